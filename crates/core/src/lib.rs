@@ -1,0 +1,19 @@
+//! Tributary's pure domain core: money, ids, time, events, attribution, plan rules and
+//! ledger postings. Nothing here reads a clock, draws a random number or touches I/O:
+//! time, ids and randomness are passed in, so every function that moves money can be
+//! called from a unit test and replayed over history.
+
+pub mod attribution;
+pub mod bots;
+pub mod clickid;
+pub mod commission;
+pub mod event;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod plan;
+pub mod time;
+
+pub use ids::*;
+pub use money::{BasisPoints, Currency, Money, MoneyError};
+pub use time::Timestamp;

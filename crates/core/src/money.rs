@@ -1,0 +1,302 @@
+//! Exact money: integer minor units with an ISO-4217 currency, rates in basis points, and
+//! the one rounding rule used when a rate is applied.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency code {0:?}; use an ISO-4217 code such as USD or EUR")]
+    UnknownCurrency(String),
+    #[error("currencies differ: {0} and {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount overflows the supported range")]
+    Overflow,
+    #[error("basis points must be between 0 and {max}, got {0}", max = BasisPoints::MAX)]
+    BasisPointsOutOfRange(u32),
+}
+
+/// ISO-4217 currencies Tributary accepts, with their minor-unit exponent.
+/// The list covers the currencies that payment rails commonly pay out in.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+];
+
+/// A validated ISO-4217 currency code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    /// Parses an upper-case ISO-4217 code from the supported list.
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        CURRENCIES
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(known, _)| {
+                let bytes = known.as_bytes();
+                Currency([bytes[0], bytes[1], bytes[2]])
+            })
+            .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
+    }
+
+    pub fn code(&self) -> &str {
+        // The bytes come from the static table of ASCII codes.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point (2 for USD, 0 for JPY).
+    pub fn exponent(&self) -> u8 {
+        CURRENCIES
+            .iter()
+            .find(|(known, _)| known.as_bytes() == self.0)
+            .map_or(2, |(_, exponent)| *exponent)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Currency::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> Self {
+        value.code().to_string()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Currency({})", self.code())
+    }
+}
+
+/// An amount of money in integer minor units (cents for USD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: Currency) -> Self {
+        Money {
+            amount_minor,
+            currency,
+        }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Money::new(0, currency)
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount_minor = self
+            .amount_minor
+            .checked_add(other.amount_minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount_minor, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount_minor = self
+            .amount_minor
+            .checked_sub(other.amount_minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount_minor, self.currency))
+    }
+
+    pub fn negate(self) -> Money {
+        Money::new(-self.amount_minor, self.currency)
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch(self.currency, other.currency))
+        }
+    }
+
+    /// `rate` of this amount, rounded once by [`round_half_up`]: see [`BasisPoints::apply`].
+    pub fn percent(self, rate: BasisPoints) -> Money {
+        Money::new(rate.apply(self.amount_minor), self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    /// `12.34 USD`, `-0.05 EUR`, `1500 JPY`: exact, from the integer minor units.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exponent = u32::from(self.currency.exponent());
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let magnitude = self.amount_minor.unsigned_abs();
+        if exponent == 0 {
+            return write!(f, "{sign}{magnitude} {}", self.currency);
+        }
+        let scale = 10u64.pow(exponent);
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            magnitude / scale,
+            magnitude % scale,
+            self.currency,
+            width = exponent as usize
+        )
+    }
+}
+
+/// A rate in basis points: 1 bp = 0.01 %, 10,000 bp = 100 %.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct BasisPoints(u32);
+
+impl BasisPoints {
+    /// Rates above 100 % are allowed (a 150 % first-month bonus), but bounded.
+    pub const MAX: u32 = 100_000;
+    pub const WHOLE: u32 = 10_000;
+
+    pub fn new(value: u32) -> Result<Self, MoneyError> {
+        if value > Self::MAX {
+            return Err(MoneyError::BasisPointsOutOfRange(value));
+        }
+        Ok(BasisPoints(value))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Applies the rate to `amount_minor`, rounding once with [`round_half_up`].
+    pub fn apply(self, amount_minor: i64) -> i64 {
+        round_half_up(i128::from(amount_minor) * i128::from(self.0), 10_000)
+    }
+}
+
+impl TryFrom<u32> for BasisPoints {
+    type Error = MoneyError;
+    fn try_from(value: u32) -> Result<Self, Self::Error> {
+        BasisPoints::new(value)
+    }
+}
+
+impl From<BasisPoints> for u32 {
+    fn from(value: BasisPoints) -> Self {
+        value.0
+    }
+}
+
+/// The rounding rule: `numerator / denominator` rounded to the nearest minor unit, halves
+/// away from zero (so 0.5 → 1 and -0.5 → -1). Symmetric, so a reversal of a commission
+/// rounds to exactly the negated commission. `denominator` must be positive.
+pub fn round_half_up(numerator: i128, denominator: i128) -> i64 {
+    debug_assert!(denominator > 0);
+    let magnitude = (numerator.abs() * 2 + denominator) / (denominator * 2);
+    let signed = if numerator < 0 { -magnitude } else { magnitude };
+    // Callers pass products of an i64 and a bounded rate; the quotient fits in i64.
+    i64::try_from(signed).unwrap_or(if signed < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_known_currencies_and_rejects_others() {
+        assert_eq!(Currency::parse("USD").map(|c| c.exponent()), Ok(2));
+        assert_eq!(Currency::parse("JPY").map(|c| c.exponent()), Ok(0));
+        assert!(Currency::parse("usd").is_err());
+        assert!(Currency::parse("XYZ").is_err());
+    }
+
+    #[test]
+    fn displays_exact_amounts() {
+        assert_eq!(Money::new(1234, Currency::USD).to_string(), "12.34 USD");
+        assert_eq!(Money::new(-5, Currency::EUR).to_string(), "-0.05 EUR");
+        let yen = Currency::parse("JPY").expect("JPY is supported");
+        assert_eq!(Money::new(1500, yen).to_string(), "1500 JPY");
+    }
+
+    #[test]
+    fn rounds_halves_away_from_zero() {
+        let ten_percent = BasisPoints::new(1_000).expect("valid rate");
+        assert_eq!(ten_percent.apply(12_345), 1_235); // 1234.5 → 1235
+        assert_eq!(ten_percent.apply(12_344), 1_234); // 1234.4 → 1234
+        assert_eq!(ten_percent.apply(-12_345), -1_235);
+        assert_eq!(round_half_up(5, 10), 1);
+        assert_eq!(round_half_up(4, 10), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn rounding_is_within_half_a_unit(amount in -1_000_000_000i64..1_000_000_000, bp in 0u32..=100_000) {
+            let rate = BasisPoints::new(bp).expect("in range");
+            let exact = i128::from(amount) * i128::from(bp);
+            let rounded = i128::from(rate.apply(amount)) * 10_000;
+            prop_assert!((rounded - exact).abs() <= 5_000);
+        }
+
+        #[test]
+        fn rounding_is_symmetric(amount in -1_000_000_000i64..1_000_000_000, bp in 0u32..=100_000) {
+            let rate = BasisPoints::new(bp).expect("in range");
+            prop_assert_eq!(rate.apply(-amount), -rate.apply(amount));
+        }
+    }
+}
