@@ -1,1 +1,296 @@
-//! placeholder
+//! Persistence for Tributary. Callers see two traits: [`Store`] (a handle to a database)
+//! and [`Tx`] (one transaction on it, read or write). Application code is written once
+//! against these; each backend (SQLite now, PostgreSQL next) implements them with its own
+//! SQL and migrations. Only the binary names a concrete backend.
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+pub use model::*;
+use tributary_core::commission::{CommissionState, StoredEvent};
+use tributary_core::ledger::{PartnerBalance, Transaction};
+use tributary_core::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or foreign-key rule was violated; the message names it.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A row held a value this version cannot read (a corrupt or foreign database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A page of a listing. `limit` is capped at [`Page::MAX_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u32 = 200;
+    pub const DEFAULT_LIMIT: u32 = 50;
+
+    pub fn new(limit: Option<u32>, offset: Option<u32>) -> Self {
+        Page {
+            limit: limit
+                .unwrap_or(Self::DEFAULT_LIMIT)
+                .clamp(1, Self::MAX_LIMIT),
+            offset: offset.unwrap_or(0).min(1_000_000),
+        }
+    }
+
+    pub fn first(limit: u32) -> Self {
+        Page::new(Some(limit), None)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::new(None, None)
+    }
+}
+
+/// Filters for the commission listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommissionFilter {
+    pub partner_id: Option<PartnerId>,
+    pub customer_id: Option<CustomerId>,
+    pub state: Option<CommissionState>,
+}
+
+/// A handle to one database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A read-only transaction (a consistent snapshot).
+    async fn read(&self) -> Result<Box<dyn Tx>>;
+    /// A read-write transaction. Writers are serialized by the backend where it must be.
+    async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// Appends a batch of clicks and their daily aggregates in one transaction.
+    async fn append_clicks(&self, clicks: &[Click]) -> Result<()>;
+    /// Applies migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Short name of the backend, for logs and `/healthz`.
+    fn backend(&self) -> &'static str;
+}
+
+/// One transaction. Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    // Settings (server secrets live here so every node shares them).
+    async fn setting(&mut self, key: &str) -> Result<Option<String>>;
+    async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()>;
+
+    // Workspaces, staff, sessions, API keys.
+    async fn insert_workspace(&mut self, workspace: &Workspace) -> Result<()>;
+    async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>>;
+    async fn first_workspace(&mut self) -> Result<Option<Workspace>>;
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn user(&mut self, id: UserId) -> Result<Option<User>>;
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<User>>;
+    async fn insert_session(&mut self, session: &Session) -> Result<()>;
+    async fn session(&mut self, token_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&mut self, token_hash: &str) -> Result<()>;
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()>;
+    async fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>>;
+
+    // Programs and plans.
+    async fn insert_program(&mut self, program: &Program) -> Result<()>;
+    async fn program(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: ProgramId,
+    ) -> Result<Option<Program>>;
+    async fn programs(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Program>>;
+    async fn insert_plan_version(&mut self, version: &PlanVersion) -> Result<()>;
+    async fn plan_version(&mut self, id: PlanVersionId) -> Result<Option<PlanVersion>>;
+
+    // Partners and enrollments.
+    async fn insert_partner(&mut self, partner: &Partner) -> Result<()>;
+    async fn partner(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: PartnerId,
+    ) -> Result<Option<Partner>>;
+    async fn partners(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Partner>>;
+    async fn partners_by_email(&mut self, email: &str) -> Result<Vec<Partner>>;
+    async fn set_partner_password(&mut self, id: PartnerId, password_hash: &str) -> Result<()>;
+    async fn insert_enrollment(&mut self, enrollment: &Enrollment) -> Result<()>;
+    async fn enrollment(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Option<Enrollment>>;
+    async fn enrollments(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Enrollment>>;
+
+    // Links.
+    async fn insert_link(&mut self, link: &Link) -> Result<()>;
+    async fn link(&mut self, workspace_id: WorkspaceId, id: LinkId) -> Result<Option<Link>>;
+    async fn link_by_id_any_workspace(&mut self, id: LinkId) -> Result<Option<Link>>;
+    async fn link_by_code(&mut self, code: &str) -> Result<Option<Link>>;
+    async fn links(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<LinkStats>>;
+    /// Every link, for the redirect cache.
+    async fn all_links(&mut self) -> Result<Vec<Link>>;
+
+    // Customers, touches, events.
+    async fn customer_by_external_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        external_id: &str,
+    ) -> Result<Option<Customer>>;
+    async fn customer(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>>;
+    async fn insert_customer(&mut self, customer: &Customer) -> Result<()>;
+    async fn bind_customer(
+        &mut self,
+        id: CustomerId,
+        binding: &tributary_core::attribution::Binding,
+    ) -> Result<()>;
+    async fn customers(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Customer>>;
+    async fn insert_touch(
+        &mut self,
+        customer_id: CustomerId,
+        touch: &tributary_core::attribution::Touch,
+    ) -> Result<()>;
+    async fn touches(
+        &mut self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<tributary_core::attribution::Touch>>;
+    async fn event_by_idempotency_key(
+        &mut self,
+        workspace_id: WorkspaceId,
+        key: &str,
+    ) -> Result<Option<EventRecord>>;
+    async fn insert_event(&mut self, event: &EventRecord) -> Result<()>;
+    async fn set_event_credit(
+        &mut self,
+        id: EventId,
+        partner_id: PartnerId,
+        link_id: Option<LinkId>,
+    ) -> Result<()>;
+    async fn set_event_response(&mut self, id: EventId, response_json: &str) -> Result<()>;
+    /// Every event of one customer, bounded by [`MAX_EVENTS_PER_CUSTOMER`].
+    async fn customer_events(&mut self, customer_id: CustomerId) -> Result<Vec<StoredEvent>>;
+    async fn events(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<EventRecord>>;
+    async fn event(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: EventId,
+    ) -> Result<Option<EventRecord>>;
+
+    // Commissions.
+    async fn insert_commission(&mut self, commission: &CommissionRecord) -> Result<()>;
+    async fn commission(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CommissionId,
+    ) -> Result<Option<CommissionRecord>>;
+    async fn commissions(
+        &mut self,
+        workspace_id: WorkspaceId,
+        filter: &CommissionFilter,
+        page: Page,
+    ) -> Result<Vec<CommissionRecord>>;
+    async fn customer_commissions(
+        &mut self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<CommissionRecord>>;
+    async fn set_commission_state(
+        &mut self,
+        id: CommissionId,
+        from: CommissionState,
+        to: CommissionState,
+        payout_batch_id: Option<PayoutBatchId>,
+    ) -> Result<bool>;
+    /// Approved commissions of a program in one currency, for a payout batch.
+    async fn approved_commissions(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        currency: Currency,
+    ) -> Result<Vec<CommissionRecord>>;
+    async fn batch_commissions(&mut self, batch_id: PayoutBatchId)
+    -> Result<Vec<CommissionRecord>>;
+
+    // Ledger.
+    async fn insert_transaction(
+        &mut self,
+        header: &TransactionHeader,
+        transaction: &Transaction,
+    ) -> Result<()>;
+    async fn partner_balances(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<PartnerBalance>>;
+    /// Sum of all lines per currency: zero in a consistent ledger.
+    async fn ledger_totals(&mut self, workspace_id: WorkspaceId) -> Result<Vec<(Currency, i64)>>;
+    /// Ledger transactions whose lines do not sum to zero per currency (should be none).
+    async fn unbalanced_transactions(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<TransactionId>>;
+
+    // Payouts.
+    async fn insert_payout_batch(
+        &mut self,
+        batch: &PayoutBatch,
+        items: &[PayoutItem],
+    ) -> Result<()>;
+    async fn payout_batch(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: PayoutBatchId,
+    ) -> Result<Option<PayoutBatch>>;
+    async fn payout_batches(
+        &mut self,
+        workspace_id: WorkspaceId,
+        page: Page,
+    ) -> Result<Vec<PayoutBatch>>;
+    async fn payout_items(&mut self, batch_id: PayoutBatchId) -> Result<Vec<PayoutItem>>;
+    async fn mark_payout_batch_paid(
+        &mut self,
+        id: PayoutBatchId,
+        reference: &str,
+        paid_at: Timestamp,
+    ) -> Result<bool>;
+
+    // Jobs (the outbox).
+    /// Inserts a job unless one with the same dedupe key exists.
+    async fn enqueue_job(&mut self, job: &Job) -> Result<()>;
+    async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Job>>;
+    async fn finish_job(&mut self, id: JobId, now: Timestamp) -> Result<()>;
+    async fn retry_job(&mut self, id: JobId, error: &str, run_at: Timestamp) -> Result<()>;
+}
+
+/// A customer with more events than this is refused further events (a sign of a loop in
+/// the caller's integration, not of a real customer).
+pub const MAX_EVENTS_PER_CUSTOMER: u32 = 10_000;

@@ -1,0 +1,292 @@
+//! The rows the store reads and writes, as typed values.
+
+use serde::{Deserialize, Serialize};
+use tributary_core::attribution::Binding;
+use tributary_core::commission::{CommissionState, Explanation};
+use tributary_core::event::EventFacts;
+use tributary_core::plan::Plan;
+use tributary_core::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Manager,
+    Finance,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Finance, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+            Role::Finance => "finance",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// Who a session or API key acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(UserId),
+    Partner(PartnerId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub workspace_id: WorkspaceId,
+    pub principal: Principal,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub workspace_id: WorkspaceId,
+    /// A partner-scoped key reads only that partner's data.
+    pub partner_id: Option<PartnerId>,
+    pub name: String,
+    pub key_hash: String,
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub id: ProgramId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub destination_url: String,
+    pub currency: Currency,
+    pub window_days: u32,
+    pub hold_days: u32,
+    pub min_payout_minor: i64,
+    pub plan_version_id: PlanVersionId,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanVersion {
+    pub id: PlanVersionId,
+    pub program_id: ProgramId,
+    pub version: i64,
+    pub plan: Plan,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    pub id: PartnerId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub email: String,
+    pub archetype: String,
+    pub payout_email: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub id: EnrollmentId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub id: LinkId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub code: String,
+    pub destination_url: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    #[serde(flatten)]
+    pub link: Link,
+    pub clicks: i64,
+    pub bot_clicks: i64,
+    pub leads: i64,
+    pub sales: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    pub id: String,
+    pub workspace_id: WorkspaceId,
+    pub link_id: LinkId,
+    pub partner_id: PartnerId,
+    pub at: Timestamp,
+    /// Keyed hash of the visitor's IP; the raw IP is never stored.
+    pub ip_hash: String,
+    pub user_agent: String,
+    pub referrer: Option<String>,
+    pub is_bot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub workspace_id: WorkspaceId,
+    pub external_id: String,
+    pub binding: Option<Binding>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub workspace_id: WorkspaceId,
+    pub idempotency_key: String,
+    /// SHA-256 of the canonical request body: same key + other body is a conflict.
+    pub request_hash: String,
+    pub customer_id: CustomerId,
+    pub facts: EventFacts,
+    pub metadata_json: Option<String>,
+    pub partner_id: Option<PartnerId>,
+    pub link_id: Option<LinkId>,
+    /// The first answer, returned again on a replay of the same key.
+    pub response_json: String,
+    pub received_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommissionKind {
+    Earning,
+    Clawback,
+}
+
+impl CommissionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommissionKind::Earning => "earning",
+            CommissionKind::Clawback => "clawback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommissionRecord {
+    pub id: CommissionId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub customer_id: CustomerId,
+    /// The event whose value the commission is a share of (the sale).
+    pub source_event_id: EventId,
+    /// The event whose arrival made this posting (the sale itself, or its refund).
+    pub caused_by_event_id: EventId,
+    pub rule_id: String,
+    pub plan_version_id: PlanVersionId,
+    pub kind: CommissionKind,
+    pub amount: Money,
+    pub state: CommissionState,
+    pub hold_until: Timestamp,
+    pub payout_batch_id: Option<PayoutBatchId>,
+    pub explanation: Explanation,
+    pub created_at: Timestamp,
+}
+
+/// Where a ledger transaction came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionHeader {
+    pub id: TransactionId,
+    pub workspace_id: WorkspaceId,
+    /// `earned`, `approved`, `clawback`, `payout_batch`, `payout_paid`, ...
+    pub kind: String,
+    /// `commission`, `payout_batch`, `dispute`, `admin`.
+    pub source_type: String,
+    pub source_id: String,
+    /// Unique per workspace: posting the same fact twice is refused by the database.
+    pub idempotency_key: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutState {
+    Created,
+    Paid,
+}
+
+impl PayoutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutState::Created => "created",
+            PayoutState::Paid => "paid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutBatch {
+    pub id: PayoutBatchId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub currency: Currency,
+    pub total_minor: i64,
+    pub item_count: i64,
+    pub state: PayoutState,
+    pub reference: Option<String>,
+    pub created_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutItem {
+    pub batch_id: PayoutBatchId,
+    pub partner_id: PartnerId,
+    /// The payout address (PayPal email) at the time of the batch.
+    pub recipient: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub payload_json: String,
+    pub dedupe_key: String,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+}
