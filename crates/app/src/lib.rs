@@ -1,1 +1,60 @@
-//! placeholder
+//! Tributary's application services, written once against the store traits: event
+//! ingestion, commission posting, approvals, payouts, authentication, the redirect's link
+//! cache and click log, and the job runner. HTTP, the CLI and the demo all call these.
+
+pub mod admin;
+pub mod auth;
+pub mod clicks;
+pub mod clock;
+pub mod error;
+pub mod ingest;
+pub mod jobs;
+pub mod metrics;
+pub mod payouts;
+pub mod posting;
+pub mod secrets;
+
+use std::sync::Arc;
+use tributary_store::Store;
+
+pub use error::{AppError, AppResult};
+
+/// Everything a request handler, job or command needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn clock::Clock>,
+    pub secrets: Arc<secrets::Secrets>,
+    pub links: Arc<clicks::LinkCache>,
+    pub clicks: clicks::ClickLog,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl App {
+    /// Migrates the store, loads or creates the server secrets, warms the link cache and
+    /// starts the click writer.
+    pub async fn start(store: Arc<dyn Store>, clock: Arc<dyn clock::Clock>) -> AppResult<App> {
+        store.migrate().await?;
+        let secrets = Arc::new(secrets::Secrets::load_or_create(store.as_ref()).await?);
+        let links = Arc::new(clicks::LinkCache::load(store.as_ref()).await?);
+        let metrics = Arc::new(metrics::Metrics::default());
+        let clicks = clicks::ClickLog::start(store.clone(), metrics.clone());
+        Ok(App {
+            store,
+            clock,
+            secrets,
+            links,
+            clicks,
+            metrics,
+        })
+    }
+
+    pub fn now(&self) -> tributary_core::Timestamp {
+        self.clock.now()
+    }
+}
+
+/// A new time-ordered id.
+pub fn new_uuid() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

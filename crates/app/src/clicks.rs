@@ -1,0 +1,211 @@
+//! The redirect's two helpers: an in-memory link cache (the redirect never queries the
+//! database for a known code) and the click log, a bounded buffer drained in batches by one
+//! writer task. A click is acknowledged (302) before it is written: the loss window is the
+//! buffer's contents at a crash, and the self-describing `tclid` keeps a lost click's
+//! conversion attributable.
+
+use crate::metrics::Metrics;
+use crate::{App, AppResult};
+use rand::RngCore;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot};
+use tributary_core::clickid::{self, ClickFacts};
+use tributary_store::{Click, Link, Store};
+
+/// Clicks waiting for the writer at most. Beyond this the redirect still answers, and the
+/// click is counted in `tributary_clicks_dropped_total`.
+pub const CLICK_BUFFER: usize = 65_536;
+/// Clicks written per transaction at most.
+pub const CLICK_BATCH: usize = 2_000;
+/// Cached links at most; a larger install falls back to the database for the rest.
+pub const LINK_CACHE_MAX: usize = 1_000_000;
+
+pub struct LinkCache {
+    by_code: RwLock<HashMap<String, Arc<Link>>>,
+}
+
+impl LinkCache {
+    pub async fn load(store: &dyn Store) -> AppResult<LinkCache> {
+        let links = store.read().await?.all_links().await?;
+        let by_code = links
+            .into_iter()
+            .take(LINK_CACHE_MAX)
+            .map(|link| (link.code.clone(), Arc::new(link)))
+            .collect();
+        Ok(LinkCache {
+            by_code: RwLock::new(by_code),
+        })
+    }
+
+    pub fn get(&self, code: &str) -> Option<Arc<Link>> {
+        self.by_code.read().ok()?.get(code).cloned()
+    }
+
+    pub fn insert(&self, link: Link) {
+        if let Ok(mut map) = self.by_code.write()
+            && map.len() < LINK_CACHE_MAX
+        {
+            map.insert(link.code.clone(), Arc::new(link));
+        }
+    }
+}
+
+enum Message {
+    Click(Click),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct ClickLog {
+    sender: mpsc::Sender<Message>,
+    metrics: Arc<Metrics>,
+}
+
+impl ClickLog {
+    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> ClickLog {
+        let (sender, receiver) = mpsc::channel(CLICK_BUFFER);
+        tokio::spawn(write_clicks(store, receiver, metrics.clone()));
+        ClickLog { sender, metrics }
+    }
+
+    /// Hands a click to the writer without waiting.
+    pub fn record(&self, click: Click) {
+        Metrics::incr(&self.metrics.clicks_accepted);
+        if click.is_bot {
+            Metrics::incr(&self.metrics.clicks_bot);
+        }
+        if self.sender.try_send(Message::Click(click)).is_err() {
+            Metrics::incr(&self.metrics.clicks_dropped);
+        }
+    }
+
+    /// Waits until every click recorded before this call is written (tests, shutdown).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.sender.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_clicks(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Message>,
+    metrics: Arc<Metrics>,
+) {
+    let mut batch = Vec::with_capacity(CLICK_BATCH);
+    let mut waiters = Vec::new();
+    // Eager batching: block for the first message, then take whatever else is already
+    // queued. Under load batches grow; when idle a click is written at once.
+    while let Some(first) = receiver.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Click(click) => batch.push(click),
+                Message::Flush(done) => waiters.push(done),
+            }
+            next = if batch.len() < CLICK_BATCH {
+                receiver.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if !batch.is_empty() {
+            match store.append_clicks(&batch).await {
+                Ok(()) => {
+                    metrics
+                        .clicks_written
+                        .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(error) => {
+                    Metrics::incr(&metrics.click_write_errors);
+                    tracing::error!(clicks = batch.len(), %error, "click batch write failed; clicks lost");
+                }
+            }
+            batch.clear();
+        }
+        for done in waiters.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// What the redirect needs to answer one visit.
+pub struct Visit<'a> {
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub referrer: Option<&'a str>,
+}
+
+/// The 302's target and the click id, for a known link.
+pub struct Redirect {
+    pub location: String,
+    pub click_id: String,
+}
+
+/// Records a click on `link` and says where to send the visitor.
+pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
+    let now = app.now();
+    let is_bot = tributary_core::bots::is_bot(visit.user_agent);
+    let mut random = [0u8; 6];
+    rand::thread_rng().fill_bytes(&mut random);
+    let click_id = clickid::encode(
+        &app.secrets.click_key,
+        ClickFacts {
+            link_id: link.id,
+            at: now,
+            is_bot,
+        },
+        random,
+    );
+    app.clicks.record(Click {
+        id: click_id.clone(),
+        workspace_id: link.workspace_id,
+        link_id: link.id,
+        partner_id: link.partner_id,
+        at: now,
+        ip_hash: app.secrets.hash_ip(visit.ip),
+        user_agent: visit.user_agent.chars().take(512).collect(),
+        referrer: visit
+            .referrer
+            .map(|referrer| referrer.chars().take(1024).collect()),
+        is_bot,
+    });
+    Redirect {
+        location: append_click_id(&link.destination_url, &click_id),
+        click_id,
+    }
+}
+
+/// Adds `tclid=<id>` to a stored destination, before any fragment.
+pub fn append_click_id(destination: &str, click_id: &str) -> String {
+    let (base, fragment) = match destination.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (destination, None),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{separator}tclid={click_id}");
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::append_click_id;
+
+    #[test]
+    fn appends_before_fragment_and_after_query() {
+        assert_eq!(
+            append_click_id("https://a.example/p", "X"),
+            "https://a.example/p?tclid=X"
+        );
+        assert_eq!(
+            append_click_id("https://a.example/p?x=1#top", "X"),
+            "https://a.example/p?x=1&tclid=X#top"
+        );
+    }
+}

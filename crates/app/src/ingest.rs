@@ -1,0 +1,517 @@
+//! Event ingestion: parse and validate a reported event, store it once per idempotency key,
+//! attribute it, and post what it changes, all in one write transaction that is durable
+//! before the caller gets its answer.
+
+use crate::posting::converge_customer;
+use crate::{App, AppError, AppResult, new_uuid};
+use serde_json::{Map, Value, json};
+use tributary_core::attribution::{self, Binding, Credit, Touch};
+use tributary_core::clickid;
+use tributary_core::event::{
+    EventFacts, EventKind, MAX_AMOUNT_MINOR, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
+};
+use tributary_core::*;
+use tributary_store::{CommissionRecord, Customer, EventRecord, Tx};
+
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// Events may be reported up to this far ahead of the server clock (clock skew).
+pub const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
+
+const FIELDS: [&str; 11] = [
+    "type",
+    "customer_id",
+    "click_id",
+    "coupon",
+    "amount_minor",
+    "currency",
+    "occurred_at",
+    "invoice_id",
+    "milestone",
+    "metadata",
+    "idempotency_key",
+];
+
+/// A validated event request.
+#[derive(Debug, Clone)]
+pub struct EventRequest {
+    pub facts: EventFacts,
+    pub metadata_json: Option<String>,
+    /// SHA-256 of the canonical body.
+    pub request_hash: String,
+}
+
+fn text_field<'a>(
+    object: &'a Map<String, Value>,
+    field: &str,
+    max_len: usize,
+) -> AppResult<Option<&'a str>> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => {
+            let text = text.as_str();
+            if text.trim().is_empty() {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{field} may not be empty"),
+                ));
+            }
+            if text.len() > max_len {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{field} is longer than {max_len} bytes"),
+                ));
+            }
+            Ok(Some(text))
+        }
+        Some(_) => Err(AppError::invalid(
+            field,
+            format!("{field} must be a string"),
+        )),
+    }
+}
+
+/// Parses an RFC 3339 time into a timestamp.
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    let parsed =
+        ::time::OffsetDateTime::parse(text, &::time::format_description::well_known::Rfc3339)
+            .ok()?;
+    Some(Timestamp::from_millis(
+        (parsed.unix_timestamp_nanos() / 1_000_000) as i64,
+    ))
+}
+
+/// Formats a timestamp as RFC 3339 (UTC, milliseconds).
+pub fn format_time(at: Timestamp) -> String {
+    ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000)
+        .ok()
+        .and_then(|time| {
+            time.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.millis().to_string())
+}
+
+/// Validates a request body against the events contract (DESIGN.md §7). Every error names
+/// its field.
+pub fn parse_event(body: &Value, now: Timestamp) -> AppResult<EventRequest> {
+    let Value::Object(object) = body else {
+        return Err(AppError::Invalid {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    };
+    if let Some(unknown) = object.keys().find(|key| !FIELDS.contains(&key.as_str())) {
+        return Err(AppError::invalid(
+            unknown,
+            format!(
+                "unknown field {unknown:?}; known fields are {}",
+                FIELDS.join(", ")
+            ),
+        ));
+    }
+    let kind_text = text_field(object, "type", 32)?
+        .ok_or_else(|| AppError::invalid("type", "type is required"))?;
+    let kind = EventKind::parse(kind_text).ok_or_else(|| {
+        AppError::invalid(
+            "type",
+            "type must be one of lead, sale, renewal, refund, chargeback, milestone",
+        )
+    })?;
+    let customer = text_field(object, "customer_id", MAX_EXTERNAL_ID_LEN)?
+        .ok_or_else(|| AppError::invalid("customer_id", "customer_id is required"))?;
+    let click_id = text_field(object, "click_id", 128)?;
+    let invoice_id = text_field(object, "invoice_id", MAX_EXTERNAL_ID_LEN)?;
+    let milestone = text_field(object, "milestone", 64)?;
+    let coupon = text_field(object, "coupon", 64)?;
+
+    let amount_minor = match object.get("amount_minor") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(number)) => {
+            let value = number.as_i64().ok_or_else(|| {
+                AppError::invalid(
+                    "amount_minor",
+                    "amount_minor must be a whole number of minor units (cents), not a decimal",
+                )
+            })?;
+            if value <= 0 {
+                return Err(AppError::invalid(
+                    "amount_minor",
+                    "amount_minor must be greater than zero; report money back as a refund",
+                ));
+            }
+            if value > MAX_AMOUNT_MINOR {
+                return Err(AppError::invalid(
+                    "amount_minor",
+                    format!("amount_minor may not exceed {MAX_AMOUNT_MINOR}"),
+                ));
+            }
+            Some(value)
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "amount_minor",
+                "amount_minor must be an integer number of minor units",
+            ));
+        }
+    };
+    let currency = text_field(object, "currency", 3)?
+        .map(|code| {
+            Currency::parse(code).map_err(|error| AppError::invalid("currency", error.to_string()))
+        })
+        .transpose()?;
+    let amount = match (amount_minor, currency, kind.needs_amount()) {
+        (Some(amount_minor), Some(currency), _) => Some(Money::new(amount_minor, currency)),
+        (Some(_), None, _) => {
+            return Err(AppError::invalid(
+                "currency",
+                "currency is required with amount_minor",
+            ));
+        }
+        (None, Some(_), _) => {
+            return Err(AppError::invalid(
+                "amount_minor",
+                "amount_minor is required with currency",
+            ));
+        }
+        (None, None, true) => {
+            return Err(AppError::invalid(
+                "amount_minor",
+                format!("a {} needs amount_minor and currency", kind.as_str()),
+            ));
+        }
+        (None, None, false) => None,
+    };
+    if kind.is_reversal() && invoice_id.is_none() {
+        return Err(AppError::invalid(
+            "invoice_id",
+            format!(
+                "a {} needs the invoice_id of the sale it reverses",
+                kind.as_str()
+            ),
+        ));
+    }
+    if kind == EventKind::Milestone && milestone.is_none() {
+        return Err(AppError::invalid(
+            "milestone",
+            "a milestone event needs milestone (onboarded, activated, expanded, ...)",
+        ));
+    }
+    let occurred_at = match text_field(object, "occurred_at", 64)? {
+        None => now,
+        Some(text) => {
+            let at = parse_time(text).ok_or_else(|| {
+                AppError::invalid(
+                    "occurred_at",
+                    "occurred_at must be an RFC 3339 time such as 2026-11-25T10:00:00Z",
+                )
+            })?;
+            if at.millis() > now.millis() + MAX_FUTURE_SKEW_MILLIS {
+                return Err(AppError::invalid(
+                    "occurred_at",
+                    "occurred_at is in the future",
+                ));
+            }
+            at
+        }
+    };
+    let metadata = object.get("metadata").filter(|value| !value.is_null());
+    if let Some(value) = metadata
+        && !value.is_object()
+    {
+        return Err(AppError::invalid(
+            "metadata",
+            "metadata must be a JSON object",
+        ));
+    }
+    let mut stored_metadata = Map::new();
+    if let Some(value) = metadata {
+        stored_metadata.insert("metadata".into(), value.clone());
+    }
+    if let Some(coupon) = coupon {
+        stored_metadata.insert("coupon".into(), Value::String(coupon.into()));
+    }
+    let metadata_json =
+        (!stored_metadata.is_empty()).then(|| Value::Object(stored_metadata).to_string());
+    if metadata_json
+        .as_ref()
+        .is_some_and(|json| json.len() > MAX_METADATA_BYTES)
+    {
+        return Err(AppError::invalid(
+            "metadata",
+            format!("metadata may not exceed {MAX_METADATA_BYTES} bytes"),
+        ));
+    }
+    // serde_json objects keep keys sorted, so this text is canonical for the same content.
+    let request_hash = crate::auth::sha256_hex(&body.to_string());
+    Ok(EventRequest {
+        facts: EventFacts {
+            kind,
+            customer_external_id: customer.to_string(),
+            click_id: click_id.map(str::to_string),
+            amount,
+            occurred_at,
+            invoice_id: invoice_id.map(str::to_string),
+            milestone: milestone.map(str::to_string),
+        },
+        metadata_json,
+        request_hash,
+    })
+}
+
+pub fn validate_idempotency_key(key: &str) -> AppResult<()> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(AppError::invalid(
+            "Idempotency-Key",
+            format!(
+                "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The answer to an event request.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The response body, byte for byte the same on a replay.
+    pub response_json: String,
+    /// Whether this answer came from an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// Stores and processes one event. Same key + same body → the first answer again; same key
+/// + another body → conflict; nothing is written on any error.
+pub async fn ingest(
+    app: &App,
+    workspace_id: WorkspaceId,
+    idempotency_key: &str,
+    request: EventRequest,
+) -> AppResult<Ingested> {
+    validate_idempotency_key(idempotency_key)?;
+    let click = request
+        .facts
+        .click_id
+        .as_deref()
+        .map(|text| {
+            clickid::decode(&app.secrets.click_key, text)
+                .map_err(|error| AppError::invalid("click_id", error.to_string()))
+        })
+        .transpose()?;
+    let now = app.now();
+    let mut tx = app.store.write().await?;
+    if let Some(existing) = tx
+        .event_by_idempotency_key(workspace_id, idempotency_key)
+        .await?
+    {
+        if existing.request_hash == request.request_hash {
+            crate::metrics::Metrics::incr(&app.metrics.events_replayed);
+            return Ok(Ingested {
+                response_json: existing.response_json,
+                replayed: true,
+            });
+        }
+        return Err(AppError::Conflict(
+            "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
+        ));
+    }
+
+    // The customer, created on first sight.
+    let customer = match tx
+        .customer_by_external_id(workspace_id, &request.facts.customer_external_id)
+        .await?
+    {
+        Some(customer) => customer,
+        None => {
+            let customer = Customer {
+                id: CustomerId(new_uuid()),
+                workspace_id,
+                external_id: request.facts.customer_external_id.clone(),
+                binding: None,
+                created_at: now,
+            };
+            tx.insert_customer(&customer).await?;
+            customer
+        }
+    };
+
+    // A click id becomes a touch of this customer (the click row itself may not exist yet).
+    if let Some(facts) = click {
+        let link = tx.link(workspace_id, facts.link_id).await?.ok_or_else(|| {
+            AppError::invalid(
+                "click_id",
+                "the click id's link does not belong to this workspace",
+            )
+        })?;
+        let touch = Touch {
+            click_id: request.facts.click_id.clone().unwrap_or_default(),
+            link_id: link.id,
+            partner_id: link.partner_id,
+            program_id: link.program_id,
+            at: facts.at,
+            is_bot: facts.is_bot,
+        };
+        tx.insert_touch(customer.id, &touch).await?;
+    }
+
+    let event_id = EventId(new_uuid());
+    let record = EventRecord {
+        id: event_id,
+        workspace_id,
+        idempotency_key: idempotency_key.to_string(),
+        request_hash: request.request_hash.clone(),
+        customer_id: customer.id,
+        facts: request.facts.clone(),
+        metadata_json: request.metadata_json.clone(),
+        partner_id: None,
+        link_id: None,
+        response_json: "{}".into(),
+        received_at: now,
+    };
+    tx.insert_event(&record).await?;
+
+    let attributed = attribute(tx.as_mut(), &customer, &request.facts).await?;
+    let mut commissions = Vec::new();
+    let mut unattributed_reason = None;
+    match &attributed {
+        Ok((credit, program)) => {
+            tx.set_event_credit(event_id, credit.partner_id, credit.link_id)
+                .await?;
+            let mut bound = customer.clone();
+            if bound.binding.is_none() {
+                let binding = Binding {
+                    partner_id: credit.partner_id,
+                    program_id: credit.program_id,
+                    link_id: credit.link_id,
+                    click_id: credit.click_id.clone(),
+                    touched_at: credit.touched_at,
+                    bound_at: now,
+                };
+                tx.bind_customer(customer.id, &binding).await?;
+                bound.binding = Some(binding);
+            }
+            commissions =
+                converge_customer(tx.as_mut(), program, &bound, credit, event_id, now).await?;
+        }
+        Err(reason) => unattributed_reason = Some(reason.clone()),
+    }
+
+    let response = response_json(
+        &record,
+        &customer,
+        attributed.as_ref().ok().map(|(credit, _)| credit),
+        unattributed_reason,
+        &commissions,
+    );
+    tx.set_event_response(event_id, &response).await?;
+    tx.commit().await?;
+    crate::metrics::Metrics::incr(&app.metrics.events_ingested);
+    Ok(Ingested {
+        response_json: response,
+        replayed: false,
+    })
+}
+
+/// Who gets credit for this event: the customer's binding, or the last human click within
+/// its program's window. Reversals and milestones never create a binding.
+async fn attribute(
+    tx: &mut dyn Tx,
+    customer: &Customer,
+    facts: &EventFacts,
+) -> AppResult<Result<(Credit, tributary_store::Program), String>> {
+    if let Some(binding) = &customer.binding {
+        let Some(program) = tx
+            .program(customer.workspace_id, binding.program_id)
+            .await?
+        else {
+            return Ok(Err("the customer's program no longer exists".into()));
+        };
+        let credit =
+            attribution::last_click(Some(binding), &[], facts.occurred_at, program.window_days)
+                .map_err(|_| AppError::Internal("binding did not credit".into()))?;
+        return Ok(Ok((credit, program)));
+    }
+    if !(facts.kind == EventKind::Lead || facts.kind.is_revenue()) {
+        return Ok(Err("the customer is not attributed to a partner".into()));
+    }
+    let touches = tx.touches(customer.id).await?;
+    let mut programs: Vec<ProgramId> = touches.iter().map(|touch| touch.program_id).collect();
+    programs.sort();
+    programs.dedup();
+    let mut best: Option<(Credit, tributary_store::Program)> = None;
+    let mut reason = "no click or referral is known for this customer".to_string();
+    for program_id in programs {
+        let Some(program) = tx.program(customer.workspace_id, program_id).await? else {
+            continue;
+        };
+        let of_program: Vec<Touch> = touches
+            .iter()
+            .filter(|touch| touch.program_id == program_id)
+            .cloned()
+            .collect();
+        match attribution::last_click(None, &of_program, facts.occurred_at, program.window_days) {
+            Ok(credit) => {
+                if best
+                    .as_ref()
+                    .is_none_or(|(current, _)| credit.touched_at > current.touched_at)
+                {
+                    best = Some((credit, program));
+                }
+            }
+            Err(why) => {
+                reason = format!(
+                    "no credit: {}",
+                    serde_json::to_value(&why)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            }
+        }
+    }
+    Ok(best.ok_or(reason))
+}
+
+fn response_json(
+    event: &EventRecord,
+    customer: &Customer,
+    credit: Option<&Credit>,
+    unattributed: Option<String>,
+    commissions: &[CommissionRecord],
+) -> String {
+    let facts = &event.facts;
+    json!({
+        "event": {
+            "id": event.id,
+            "type": facts.kind,
+            "customer_id": facts.customer_external_id,
+            "click_id": facts.click_id,
+            "amount_minor": facts.amount.map(|a| a.amount_minor),
+            "currency": facts.amount.map(|a| a.currency),
+            "occurred_at": format_time(facts.occurred_at),
+            "invoice_id": facts.invoice_id,
+            "milestone": facts.milestone,
+            "received_at": format_time(event.received_at),
+        },
+        "customer": { "id": customer.id, "external_id": customer.external_id },
+        "attribution": credit.map(|credit| json!({
+            "partner_id": credit.partner_id,
+            "program_id": credit.program_id,
+            "link_id": credit.link_id,
+            "model": credit.model,
+            "share_bp": credit.share_bp,
+        })),
+        "unattributed_reason": unattributed,
+        "commissions": commissions.iter().map(|c| json!({
+            "id": c.id,
+            "kind": c.kind,
+            "amount_minor": c.amount.amount_minor,
+            "currency": c.amount.currency,
+            "state": c.state,
+            "rule_id": c.rule_id,
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+}

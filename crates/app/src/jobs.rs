@@ -1,0 +1,88 @@
+//! The job runner: claims due jobs from the outbox and runs each in its own write
+//! transaction with its completion, so a job's effect and its "done" mark commit together.
+
+use crate::metrics::Metrics;
+use crate::posting::{JOB_APPROVE, approve};
+use crate::{App, AppError, AppResult};
+use std::time::Duration;
+use tributary_core::CommissionId;
+use tributary_store::Job;
+
+pub const JOBS_PER_ROUND: u32 = 500;
+pub const MAX_ATTEMPTS: i64 = 10;
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs every job due at the clock's `now`; returns how many completed.
+pub async fn run_due(app: &App) -> AppResult<usize> {
+    let mut completed = 0;
+    loop {
+        let now = app.now();
+        let due = app
+            .store
+            .read()
+            .await?
+            .due_jobs(now, JOBS_PER_ROUND)
+            .await?;
+        if due.is_empty() {
+            return Ok(completed);
+        }
+        let round = due.len();
+        let mut progressed = false;
+        for job in due {
+            match run_one(app, &job).await {
+                Ok(()) => {
+                    completed += 1;
+                    progressed = true;
+                    Metrics::incr(&app.metrics.jobs_run);
+                }
+                Err(error) => {
+                    Metrics::incr(&app.metrics.jobs_failed);
+                    tracing::warn!(job_id = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed");
+                    let backoff_ms = 1_000i64 << job.attempts.clamp(0, 16);
+                    let mut tx = app.store.write().await?;
+                    let retry_at = if job.attempts + 1 >= MAX_ATTEMPTS {
+                        now.plus_days(36_500)
+                    } else {
+                        now.plus_millis(backoff_ms)
+                    };
+                    tx.retry_job(job.id, &error.to_string(), retry_at).await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        if !progressed || round < JOBS_PER_ROUND as usize {
+            return Ok(completed);
+        }
+    }
+}
+
+async fn run_one(app: &App, job: &Job) -> AppResult<()> {
+    let now = app.now();
+    let mut tx = app.store.write().await?;
+    match job.kind.as_str() {
+        JOB_APPROVE => {
+            let payload: serde_json::Value = serde_json::from_str(&job.payload_json)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let id: CommissionId = payload["commission_id"]
+                .as_str()
+                .and_then(|text| text.parse().ok())
+                .ok_or_else(|| AppError::Internal("approve job without commission_id".into()))?;
+            approve(tx.as_mut(), job.workspace_id, id, now).await?;
+        }
+        other => return Err(AppError::Internal(format!("unknown job kind {other}"))),
+    }
+    tx.finish_job(job.id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs due jobs forever, every [`POLL_INTERVAL`].
+pub async fn run_forever(app: App) {
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = run_due(&app).await {
+            tracing::error!(%error, "job round failed");
+        }
+    }
+}
