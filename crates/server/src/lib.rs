@@ -1,1 +1,86 @@
-//! placeholder
+//! Tributary's HTTP surface: the redirect, the REST API, the web UI for admins and the
+//! partner portal, health and metrics. Handlers are thin: they parse input, call an
+//! application service in `tributary-app`, and map the result.
+
+pub mod api;
+pub mod error;
+pub mod redirect;
+pub mod ui;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tributary_app::App;
+use tributary_app::metrics::Metrics;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The whole application as one router.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(redirect::router())
+        .merge(api::router())
+        .merge(ui::router())
+        .layer(middleware::from_fn_with_state(app.clone(), count_requests))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+async fn healthz(State(app): State<App>) -> Response {
+    let healthy = match app.store.read().await {
+        Ok(tx) => {
+            drop(tx);
+            true
+        }
+        Err(_) => false,
+    };
+    let status = if healthy {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(serde_json::json!({ "status": if healthy { "ok" } else { "unavailable" }, "store": app.store.backend() }))).into_response()
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn count_requests(State(app): State<App>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    Metrics::incr(&app.metrics.http_requests);
+    if response.status().is_server_error() {
+        Metrics::incr(&app.metrics.http_server_errors);
+    }
+    response
+}
+
+/// Serves until `shutdown` resolves, then flushes the click log.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    app.clicks.flush().await;
+    result
+}

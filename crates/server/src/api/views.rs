@@ -1,0 +1,91 @@
+//! JSON views of stored rows. Times are RFC 3339, money is `amount_minor` + `currency`.
+
+use serde_json::{Value, json};
+use tributary_app::ingest::format_time;
+use tributary_core::ledger::PartnerBalance;
+use tributary_store::*;
+
+pub fn program(p: &Program) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "destination_url": p.destination_url, "currency": p.currency,
+        "window_days": p.window_days, "hold_days": p.hold_days, "min_payout_minor": p.min_payout_minor,
+        "plan_version_id": p.plan_version_id, "created_at": format_time(p.created_at),
+    })
+}
+
+pub fn partner(p: &Partner) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "email": p.email, "archetype": p.archetype,
+        "payout_email": p.payout_email, "has_login": p.password_hash.is_some(), "created_at": format_time(p.created_at),
+    })
+}
+
+pub fn enrollment(e: &Enrollment) -> Value {
+    json!({ "id": e.id, "program_id": e.program_id, "partner_id": e.partner_id, "status": e.status, "created_at": format_time(e.created_at) })
+}
+
+pub fn link(l: &Link) -> Value {
+    json!({
+        "id": l.id, "program_id": l.program_id, "partner_id": l.partner_id, "code": l.code,
+        "destination_url": l.destination_url, "created_at": format_time(l.created_at),
+    })
+}
+
+pub fn link_stats(s: &LinkStats) -> Value {
+    let mut value = link(&s.link);
+    value["clicks"] = json!(s.clicks);
+    value["bot_clicks"] = json!(s.bot_clicks);
+    value["leads"] = json!(s.leads);
+    value["sales"] = json!(s.sales);
+    value
+}
+
+pub fn customer(c: &Customer) -> Value {
+    json!({
+        "id": c.id, "external_id": c.external_id,
+        "partner_id": c.binding.as_ref().map(|b| b.partner_id),
+        "program_id": c.binding.as_ref().map(|b| b.program_id),
+        "bound_at": c.binding.as_ref().map(|b| format_time(b.bound_at)),
+        "created_at": format_time(c.created_at),
+    })
+}
+
+pub fn event(e: &EventRecord) -> Value {
+    json!({
+        "id": e.id, "type": e.facts.kind, "customer_id": e.facts.customer_external_id,
+        "amount_minor": e.facts.amount.map(|a| a.amount_minor), "currency": e.facts.amount.map(|a| a.currency),
+        "invoice_id": e.facts.invoice_id, "milestone": e.facts.milestone, "click_id": e.facts.click_id,
+        "partner_id": e.partner_id, "link_id": e.link_id,
+        "occurred_at": format_time(e.facts.occurred_at), "received_at": format_time(e.received_at),
+    })
+}
+
+pub fn commission(c: &CommissionRecord) -> Value {
+    json!({
+        "id": c.id, "partner_id": c.partner_id, "program_id": c.program_id, "customer_id": c.customer_id,
+        "source_event_ids": [c.source_event_id], "caused_by_event_id": c.caused_by_event_id,
+        "kind": c.kind, "rule_id": c.rule_id, "plan_version_id": c.plan_version_id,
+        "amount_minor": c.amount.amount_minor, "currency": c.amount.currency, "state": c.state,
+        "hold_until": format_time(c.hold_until), "payout_batch_id": c.payout_batch_id,
+        "summary": c.explanation.summary, "created_at": format_time(c.created_at),
+    })
+}
+
+pub fn balance(b: &PartnerBalance) -> Value {
+    json!({
+        "currency": b.currency, "pending_minor": b.pending_minor, "approved_minor": b.approved_minor,
+        "in_payout_minor": b.in_payout_minor, "paid_minor": b.paid_minor,
+    })
+}
+
+pub fn payout_batch(b: &PayoutBatch) -> Value {
+    json!({
+        "id": b.id, "program_id": b.program_id, "currency": b.currency, "total_minor": b.total_minor,
+        "item_count": b.item_count, "state": b.state, "reference": b.reference,
+        "created_at": format_time(b.created_at), "paid_at": b.paid_at.map(format_time),
+    })
+}
+
+pub fn payout_item(i: &PayoutItem) -> Value {
+    json!({ "partner_id": i.partner_id, "recipient": i.recipient, "amount_minor": i.amount.amount_minor, "currency": i.amount.currency })
+}
