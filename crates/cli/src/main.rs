@@ -1,1 +1,169 @@
-fn main() {}
+//! The one binary: `tributary serve | demo | migrate | keys create`.
+
+mod demo;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+use tributary_app::App;
+use tributary_app::clock::{Clock, SystemClock};
+use tributary_store::Store;
+use tributary_store::sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "Referral and affiliate partner programs, with money that explains itself."
+)]
+struct Cli {
+    /// Database URL. SQLite (`sqlite://tributary.db`) is the embedded default.
+    #[arg(long, global = true, env = "TRIBUTARY_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the redirect, the web UI and background jobs.
+    Serve {
+        #[arg(long, env = "TRIBUTARY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create a fresh demo database with 90 days of history, print logins, and serve it.
+    Demo {
+        #[arg(long, env = "TRIBUTARY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Build the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key and print it once.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scope the key to one partner (read-only access to that partner's data).
+        #[arg(long)]
+        partner: Option<String>,
+    },
+}
+
+/// Opens the store a URL names. Only the binary names concrete backends.
+async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .with_context(|| format!("opening {url}"))?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL");
+    }
+    bail!("unsupported database URL {url:?}; use sqlite://PATH")
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
+async fn serve(app: App, listen: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "serving");
+    tokio::spawn(tributary_app::jobs::run_forever(app.clone()));
+    tributary_server::serve(listener, app, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve { listen } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary.db".into());
+            let app = App::start(open_store(&url).await?, clock).await?;
+            serve(app, &listen).await
+        }
+        Command::Demo { listen, no_serve } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary-demo.db".into());
+            demo::reset_file(&url)?;
+            let store = open_store(&url).await?;
+            let logins = demo::build(store.clone(), clock.now()).await?;
+            let app = App::start(store, clock).await?;
+            println!("Tributary demo on {url}");
+            println!(
+                "  admin:    http://{listen}/admin   {} / {}",
+                logins.admin_email,
+                demo::ADMIN_PASSWORD
+            );
+            println!(
+                "  partner:  http://{listen}/portal  {} / {}",
+                logins.partner_email,
+                demo::PARTNER_PASSWORD
+            );
+            println!("  api key: {}", logins.api_key);
+            println!("  link: http://{listen}/r/{}", logins.link_code);
+            if no_serve {
+                return Ok(());
+            }
+            serve(app, &listen).await
+        }
+        Command::Migrate => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary.db".into());
+            open_store(&url).await?.migrate().await?;
+            println!("migrated {url}");
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Create { name, partner },
+        } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary.db".into());
+            let app = App::start(open_store(&url).await?, clock).await?;
+            let workspace = app
+                .store
+                .read()
+                .await?
+                .first_workspace()
+                .await?
+                .context("no workspace yet: run `tributary demo` or create one")?;
+            let partner_id = partner
+                .map(|text| text.parse())
+                .transpose()
+                .context("--partner must be a partner id")?;
+            let (secret, _) =
+                tributary_app::auth::create_api_key(&app, workspace.id, partner_id, &name).await?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
