@@ -41,6 +41,16 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Create a workspace and its owner on a new database (the first step of a real install).
+    Init {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        /// The owner's password (at least 10 characters).
+        #[arg(long, env = "TRIBUTARY_OWNER_PASSWORD")]
+        password: String,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -140,6 +150,23 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
             open_store(&url).await?.migrate().await?;
             println!("migrated {url}");
+            Ok(())
+        }
+        Command::Init {
+            workspace,
+            email,
+            password,
+        } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary.db".into());
+            let app = App::start(open_store(&url).await?, clock).await?;
+            let (workspace, user) =
+                tributary_app::admin::create_workspace(&app, &workspace, &email, &password).await?;
+            println!(
+                "created workspace {} ({}) with owner {}",
+                workspace.name, workspace.id, user.email
+            );
             Ok(())
         }
         Command::Keys {
