@@ -1,0 +1,302 @@
+//! The web UI in a real headless Chromium, driven through chromedriver: an admin signs in
+//! and creates a link through the form, then the partner signs in to the portal and sees it.
+//! Screenshots of both pages go to `/tmp/tributary-admin.png` and `/tmp/tributary-portal.png`.
+//!
+//! Needs `chromedriver` and `/usr/bin/chromium` (Debian: `apt-get install chromium
+//! chromium-driver`). Without them the test fails: a silent pass would hide a broken UI.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tributary_app::App;
+use tributary_app::admin::{self, NewPartner, NewProgram};
+use tributary_app::clock::SystemClock;
+use tributary_core::{PartnerId, ProgramId};
+use tributary_store::sqlite::SqliteStore;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER_CANDIDATES: [&str; 2] = ["/usr/bin/chromedriver", "/usr/local/bin/chromedriver"];
+const CHROMEDRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+/// A common laptop screen.
+const WINDOW_WIDTH: u32 = 1366;
+const WINDOW_HEIGHT: u32 = 900;
+
+const OWNER_EMAIL: &str = "owner@example.com";
+const PARTNER_EMAIL: &str = "paula@partners.example";
+const PASSWORD: &str = "correct horse battery";
+const LINK_CODE: &str = "browser-test-link";
+
+/// The chromedriver child process, killed when the test ends, also when it fails.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    fn start() -> Chromedriver {
+        let binary = CHROMEDRIVER_CANDIDATES
+            .iter()
+            .copied()
+            .find(|path| Path::new(path).exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "chromedriver is not installed (looked in {CHROMEDRIVER_CANDIDATES:?}); \
+                     the browser test needs it: apt-get install -y chromium chromium-driver"
+                )
+            });
+        assert!(
+            Path::new(CHROMIUM).exists(),
+            "{CHROMIUM} is not installed; the browser test needs it: \
+             apt-get install -y chromium chromium-driver"
+        );
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("chromedriver at {binary} did not start: {error}"));
+        let driver = Chromedriver { child, port };
+        let started = Instant::now();
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            assert!(
+                started.elapsed() < CHROMEDRIVER_START_TIMEOUT,
+                "chromedriver did not listen on port {port} within {CHROMEDRIVER_START_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port for chromedriver")
+}
+
+struct Seeded {
+    base: String,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    _dir: TempDir,
+}
+
+/// The real server on port 0 over a fresh SQLite file, with a program and an enrolled
+/// partner who can sign in.
+async fn start_server() -> Seeded {
+    let dir = tempfile::tempdir().expect("a temp dir for the database");
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = SqliteStore::open(&url)
+        .await
+        .expect("the SQLite store opens");
+    let app = App::start(Arc::new(store), Arc::new(SystemClock))
+        .await
+        .expect("the app starts");
+    let (workspace, _) = admin::create_workspace(&app, "Acme", OWNER_EMAIL, PASSWORD)
+        .await
+        .expect("the workspace is created");
+    let program = admin::create_program(
+        &app,
+        workspace.id,
+        NewProgram {
+            name: "Acme referrals".into(),
+            destination_url: "https://acme.example/pricing".into(),
+            currency: Some("USD".into()),
+            window_days: Some(30),
+            hold_days: Some(30),
+            min_payout_minor: Some(5_000),
+            lead_flat_minor: Some(500),
+            sale_percent_bp: Some(2_000),
+        },
+    )
+    .await
+    .expect("the program is created");
+    let partner = admin::create_partner(
+        &app,
+        workspace.id,
+        NewPartner {
+            name: "Paula Partner".into(),
+            email: PARTNER_EMAIL.into(),
+            archetype: Some("influencer".into()),
+            payout_email: None,
+            password: Some(PASSWORD.into()),
+        },
+    )
+    .await
+    .expect("the partner is created");
+    admin::enroll(&app, workspace.id, program.id, partner.id)
+        .await
+        .expect("the partner is enrolled");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port for the server");
+    let base = format!(
+        "http://{}",
+        listener.local_addr().expect("the listener has an address")
+    );
+    tokio::spawn(tributary_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    Seeded {
+        base,
+        program_id: program.id,
+        partner_id: partner.id,
+        _dir: dir,
+    }
+}
+
+async fn connect(driver: &Chromedriver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+                format!("--window-size={WINDOW_WIDTH},{WINDOW_HEIGHT}"),
+            ],
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("a TLS connector for the WebDriver client")
+        .capabilities(capabilities)
+        .connect(&driver.url())
+        .await
+        .expect("a Chromium session through chromedriver")
+}
+
+type Outcome = Result<(), Box<dyn std::error::Error>>;
+
+/// Fills a login form and waits for the page it leads to.
+async fn sign_in(browser: &Client, base: &str, area: &str, email: &str) -> Outcome {
+    browser.goto(&format!("{base}/{area}/login")).await?;
+    browser
+        .find(Locator::Id("email"))
+        .await?
+        .send_keys(email)
+        .await?;
+    browser
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    browser
+        .find(Locator::Css("form.stacked button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    // The landing page marks its own menu entry as the current one.
+    browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css(&format!("nav a.active[href='/{area}']")))
+        .await?;
+    assert_eq!(browser.current_url().await?.path(), format!("/{area}"));
+    Ok(())
+}
+
+async fn screenshot(browser: &Client, path: &str) -> Outcome {
+    let png = browser.screenshot().await?;
+    std::fs::write(path, png)?;
+    Ok(())
+}
+
+async fn flow(browser: &Client, seeded: &Seeded) -> Outcome {
+    let base = seeded.base.as_str();
+    browser.set_window_size(WINDOW_WIDTH, WINDOW_HEIGHT).await?;
+
+    // The admin signs in and creates a link through the form.
+    sign_in(browser, base, "admin", OWNER_EMAIL).await?;
+    browser.goto(&format!("{base}/admin/links")).await?;
+    browser
+        .find(Locator::Id("link-program"))
+        .await?
+        .select_by_value(&seeded.program_id.to_string())
+        .await?;
+    browser
+        .find(Locator::Id("link-partner"))
+        .await?
+        .select_by_value(&seeded.partner_id.to_string())
+        .await?;
+    browser
+        .find(Locator::Id("link-code"))
+        .await?
+        .send_keys(LINK_CODE)
+        .await?;
+    browser
+        .find(Locator::Css(
+            "form[action='/admin/links'] button[type=submit]",
+        ))
+        .await?
+        .click()
+        .await?;
+    let cell = browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::XPath(&format!(
+            "//table//code[normalize-space(text())='{LINK_CODE}']"
+        )))
+        .await?;
+    assert_eq!(cell.text().await?, LINK_CODE);
+    assert_eq!(browser.current_url().await?.path(), "/admin/links");
+    screenshot(browser, "/tmp/tributary-admin.png").await?;
+
+    // A fresh session: the partner signs in and sees the new link with its full URL.
+    browser.delete_all_cookies().await?;
+    sign_in(browser, base, "portal", PARTNER_EMAIL).await?;
+    let source = browser.source().await?;
+    assert!(
+        source.contains(LINK_CODE),
+        "the portal lists the new link: {source}"
+    );
+    assert!(
+        source.contains(&format!("{base}/r/{LINK_CODE}")),
+        "the portal shows the full tracking URL: {source}"
+    );
+    screenshot(browser, "/tmp/tributary-portal.png").await?;
+
+    // The partner's cookie does not open the admin area.
+    browser.goto(&format!("{base}/admin/links")).await?;
+    assert_eq!(browser.current_url().await?.path(), "/admin/login");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_link_and_the_partner_sees_it_in_the_portal() {
+    let driver = Chromedriver::start();
+    let seeded = start_server().await;
+    let browser = connect(&driver).await;
+    let outcome = flow(&browser, &seeded).await;
+    // Close the browser session before judging, so a failure leaves no Chromium behind.
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("the browser flow failed: {error}");
+    }
+    closed.expect("the browser session closes");
+}

@@ -1,0 +1,681 @@
+//! The web UI over real HTTP: a fresh SQLite file per test, the real server on port 0, and
+//! a cookie-keeping client that does not follow redirects (so each 303 can be checked).
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode, header};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
+use tributary_app::clicks::{self, Visit};
+use tributary_app::clock::SystemClock;
+use tributary_app::{App, ingest};
+use tributary_core::{CommissionId, PartnerId, ProgramId, WorkspaceId};
+use tributary_store::sqlite::SqliteStore;
+use tributary_store::{CommissionFilter, Page, Role};
+
+const OWNER_EMAIL: &str = "owner@example.com";
+const PARTNER_A_EMAIL: &str = "ada@partners.example";
+const PARTNER_B_EMAIL: &str = "bob@partners.example";
+const PASSWORD: &str = "correct horse battery";
+const BROWSER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+/// One partner with a link and one commission on a 100.00 USD sale.
+struct Seeded {
+    id: PartnerId,
+    code: &'static str,
+    commission_id: CommissionId,
+}
+
+struct TestApp {
+    base: String,
+    app: App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    a: Seeded,
+    b: Seeded,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir for the database");
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::open(&url)
+            .await
+            .expect("the SQLite store opens");
+        let app = App::start(Arc::new(store), Arc::new(SystemClock))
+            .await
+            .expect("the app starts");
+        let (workspace, _) = admin::create_workspace(&app, "Acme", OWNER_EMAIL, PASSWORD)
+            .await
+            .expect("the workspace is created");
+        let program = admin::create_program(
+            &app,
+            workspace.id,
+            NewProgram {
+                name: "Acme referrals".into(),
+                destination_url: "https://acme.example/pricing".into(),
+                currency: Some("USD".into()),
+                window_days: Some(30),
+                hold_days: Some(0),
+                min_payout_minor: Some(100),
+                lead_flat_minor: None,
+                sale_percent_bp: Some(2_000),
+            },
+        )
+        .await
+        .expect("the program is created");
+        let mut test = TestApp {
+            base: String::new(),
+            workspace_id: workspace.id,
+            program_id: program.id,
+            a: seed_partner(
+                &app,
+                workspace.id,
+                program.id,
+                "Ada",
+                PARTNER_A_EMAIL,
+                "ada-link",
+            )
+            .await,
+            b: seed_partner(
+                &app,
+                workspace.id,
+                program.id,
+                "Bob",
+                PARTNER_B_EMAIL,
+                "bob-link",
+            )
+            .await,
+            app,
+            _dir: dir,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        test.base = format!(
+            "http://{}",
+            listener.local_addr().expect("the listener has an address")
+        );
+        tokio::spawn(tributary_server::serve(
+            listener,
+            test.app.clone(),
+            std::future::pending(),
+        ));
+        test
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs in through the login form; returns the answer to the POST.
+    async fn sign_in(
+        &self,
+        client: &Client,
+        login_path: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let form = client
+            .get(self.url(login_path))
+            .send()
+            .await
+            .expect("the login page answers");
+        assert_eq!(form.status(), StatusCode::OK);
+        let csrf_token = csrf_token(&form.text().await.expect("the login page has a body"));
+        client
+            .post(self.url(login_path))
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", csrf_token.as_str()),
+            ])
+            .send()
+            .await
+            .expect("the login form is accepted for processing")
+    }
+
+    async fn signed_in(&self, login_path: &str, email: &str) -> Client {
+        let client = new_client();
+        let answer = self.sign_in(&client, login_path, email, PASSWORD).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "sign-in succeeds");
+        client
+    }
+
+    async fn page(&self, client: &Client, path: &str) -> (StatusCode, String) {
+        let answer = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the page answers");
+        let status = answer.status();
+        (status, answer.text().await.expect("the page has a body"))
+    }
+}
+
+async fn seed_partner(
+    app: &App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    name: &str,
+    email: &str,
+    code: &'static str,
+) -> Seeded {
+    let partner = admin::create_partner(
+        app,
+        workspace_id,
+        NewPartner {
+            name: name.into(),
+            email: email.into(),
+            archetype: Some("influencer".into()),
+            payout_email: None,
+            password: Some(PASSWORD.into()),
+        },
+    )
+    .await
+    .expect("the partner is created");
+    admin::enroll(app, workspace_id, program_id, partner.id)
+        .await
+        .expect("the partner is enrolled");
+    let link = admin::create_link(
+        app,
+        workspace_id,
+        NewLink {
+            program_id,
+            partner_id: partner.id,
+            code: Some(code.into()),
+            destination_url: None,
+        },
+    )
+    .await
+    .expect("the link is created");
+    let click = clicks::click(
+        app,
+        &link,
+        Visit {
+            ip: "203.0.113.7",
+            user_agent: BROWSER_AGENT,
+            referrer: None,
+        },
+    );
+    let body = serde_json::json!({
+        "type": "sale",
+        "customer_id": format!("customer-of-{code}"),
+        "click_id": click.click_id,
+        "amount_minor": 10_000,
+        "currency": "USD",
+        "invoice_id": format!("inv-{code}"),
+    });
+    let request = ingest::parse_event(&body, app.now()).expect("the event is valid");
+    ingest::ingest(app, workspace_id, &format!("sale-{code}"), request)
+        .await
+        .expect("the sale is ingested");
+    let filter = CommissionFilter {
+        partner_id: Some(partner.id),
+        ..CommissionFilter::default()
+    };
+    let commissions = app
+        .store
+        .read()
+        .await
+        .expect("a read transaction")
+        .commissions(workspace_id, &filter, Page::default())
+        .await
+        .expect("the commissions list");
+    let commission = commissions.first().expect("the sale earned a commission");
+    Seeded {
+        id: partner.id,
+        code,
+        commission_id: commission.id,
+    }
+}
+
+fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+/// The first form's CSRF token in a page.
+fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    let end = html[start..]
+        .find('"')
+        .expect("the CSRF field's value is closed");
+    html[start..start + end].to_string()
+}
+
+fn location(answer: &reqwest::Response) -> &str {
+    answer
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_an_error_and_keeps_the_email() {
+    let test = TestApp::start().await;
+    for (login_path, email) in [
+        ("/admin/login", OWNER_EMAIL),
+        ("/portal/login", PARTNER_A_EMAIL),
+    ] {
+        let client = new_client();
+        let answer = test
+            .sign_in(&client, login_path, email, "not the password at all")
+            .await;
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            !answer
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|cookie| cookie.as_bytes().starts_with(b"tributary_session=")),
+            "no session cookie after a refused sign-in"
+        );
+        let html = answer.text().await.expect("a body");
+        assert!(html.contains("do not match an account"), "{html}");
+        assert!(html.contains(&format!("value=\"{email}\"")), "{html}");
+        let (status, _) = test.page(&client, "/admin").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "still signed out");
+    }
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_is_refused() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let answer = client
+        .post(test.url("/admin/programs"))
+        .form(&[
+            ("name", "Sneaky program"),
+            ("destination_url", "https://evil.example/"),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let html = answer.text().await.expect("a body");
+    assert!(html.contains("This form has expired"), "{html}");
+
+    let answer = client
+        .post(test.url("/admin/programs"))
+        .form(&[
+            ("name", "Sneaky program"),
+            ("destination_url", "https://evil.example/"),
+            ("csrf_token", "a-token-of-another-session-xxxxx"),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let (_, html) = test.page(&client, "/admin/programs").await;
+    assert!(!html.contains("Sneaky program"), "nothing was created");
+
+    // The login form needs its double-submit token too.
+    let fresh = new_client();
+    let answer = fresh
+        .post(test.url("/admin/login"))
+        .form(&[("email", OWNER_EMAIL), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_partner_sees_only_their_own_links_and_commissions() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (status, html) = test.page(&client, "/portal").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(test.a.code), "{html}");
+    assert!(
+        html.contains(&format!("{}/r/{}", test.base, test.a.code)),
+        "the full tracking URL is shown: {html}"
+    );
+    assert!(!html.contains(test.b.code), "{html}");
+    assert!(
+        html.contains("20.00 USD"),
+        "the commission and balance: {html}"
+    );
+
+    let (status, html) = test
+        .page(
+            &client,
+            &format!("/portal/commissions/{}", test.a.commission_id),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Why this amount?"), "{html}");
+    assert!(html.contains("20.00 USD"), "{html}");
+
+    let (status, html) = test
+        .page(
+            &client,
+            &format!("/portal/commissions/{}", test.b.commission_id),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("Bob"), "{html}");
+    let (status, _) = test.page(&client, "/portal/commissions/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_cookie_does_not_open_the_portal_nor_a_partner_cookie_the_admin() {
+    let test = TestApp::start().await;
+    let staff = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let (status, _) = test.page(&staff, "/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = staff
+        .get(test.url("/portal"))
+        .send()
+        .await
+        .expect("the portal answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&answer), "/portal/login");
+    let answer = staff
+        .get(test.url(&format!("/portal/commissions/{}", test.a.commission_id)))
+        .send()
+        .await
+        .expect("the portal answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+
+    let partner = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (status, _) = test.page(&partner, "/portal").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/admin", "/admin/partners", "/admin/commissions"] {
+        let answer = partner
+            .get(test.url(path))
+            .send()
+            .await
+            .expect("the admin answers");
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&answer), "/admin/login", "{path}");
+    }
+    let answer = partner
+        .post(test.url("/admin/programs"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("the admin answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_the_right_login_page() {
+    let test = TestApp::start().await;
+    let client = new_client();
+    for (path, login) in [
+        ("/", "/admin"),
+        ("/admin", "/admin/login"),
+        ("/admin/links", "/admin/login"),
+        ("/portal", "/portal/login"),
+    ] {
+        let answer = client
+            .get(test.url(path))
+            .send()
+            .await
+            .expect("the page answers");
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&answer), login, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_htmx_request_without_a_session_is_sent_to_the_login_page_whole() {
+    let test = TestApp::start().await;
+    let answer = new_client()
+        .get(test.url("/admin/commissions?state=paid"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("the page answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer
+            .headers()
+            .get("hx-redirect")
+            .and_then(|value| value.to_str().ok()),
+        Some("/admin/login")
+    );
+    assert!(
+        answer
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    );
+}
+
+#[tokio::test]
+async fn bad_input_comes_back_with_the_message_and_the_input() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let (_, html) = test.page(&client, "/admin/programs").await;
+    let csrf = csrf_token(&html);
+    let answer = client
+        .post(test.url("/admin/programs"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Spring <promo>"),
+            ("destination_url", "https://acme.example/spring"),
+            ("currency", "USD"),
+            ("window_days", "thirty"),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.expect("a body");
+    assert!(
+        html.contains("window days must be a whole number"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"thirty\""), "{html}");
+    assert!(
+        html.contains("value=\"Spring &#60;promo&#62;\""),
+        "input is kept and escaped: {html}"
+    );
+
+    let answer = client
+        .post(test.url("/admin/links"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("program_id", test.program_id.to_string().as_str()),
+            ("partner_id", test.a.id.to_string().as_str()),
+            ("code", test.b.code),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    let html = answer.text().await.expect("a body");
+    assert!(html.contains("is taken"), "{html}");
+}
+
+#[tokio::test]
+async fn a_viewer_may_look_but_not_change_anything() {
+    let test = TestApp::start().await;
+    admin::add_user(
+        &test.app,
+        test.workspace_id,
+        "viewer@example.com",
+        PASSWORD,
+        Role::Viewer,
+    )
+    .await
+    .expect("the viewer is added");
+    let client = test.signed_in("/admin/login", "viewer@example.com").await;
+    let (status, html) = test.page(&client, "/admin/links").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(test.a.code), "{html}");
+    assert!(!html.contains("Create link"), "no forms for viewers");
+    let answer = client
+        .post(test.url("/admin/links"))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("program_id", test.program_id.to_string().as_str()),
+            ("partner_id", test.a.id.to_string().as_str()),
+            ("code", "viewer-made"),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let html = answer.text().await.expect("a body");
+    assert!(html.contains("viewer"), "{html}");
+}
+
+#[tokio::test]
+async fn admin_pages_list_explain_and_pay_out() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    for path in [
+        "/admin",
+        "/admin/programs",
+        "/admin/partners",
+        "/admin/links",
+        "/admin/customers",
+        "/admin/events",
+        "/admin/commissions",
+        "/admin/commissions?state=pending",
+        "/admin/commissions?state=nonsense&page=x",
+        "/admin/payouts",
+    ] {
+        let (status, _) = test.page(&client, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    let (_, html) = test
+        .page(
+            &client,
+            &format!("/admin/commissions/{}", test.b.commission_id),
+        )
+        .await;
+    assert!(html.contains("Why this amount?"), "{html}");
+    assert!(html.contains("Bob"), "{html}");
+    let (status, _) = test
+        .page(
+            &client,
+            "/admin/commissions/0190aaaa-0000-7000-8000-000000000000",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = test.page(&client, "/admin/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The hold is zero days: the approval job makes the commissions payable.
+    tributary_app::jobs::run_due(&test.app)
+        .await
+        .expect("the jobs run");
+    let (_, html) = test.page(&client, "/admin/payouts").await;
+    let csrf = csrf_token(&html);
+    let answer = client
+        .post(test.url("/admin/payouts"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("program_id", test.program_id.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let batch = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("a read transaction")
+        .payout_batches(test.workspace_id, Page::default())
+        .await
+        .expect("the batches")
+        .into_iter()
+        .next()
+        .expect("a batch was made");
+    let answer = client
+        .get(test.url(&format!("/admin/payouts/{}/paypal.csv", batch.id)))
+        .send()
+        .await
+        .expect("the CSV answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let csv = answer.text().await.expect("a CSV body");
+    assert!(
+        csv.contains(PARTNER_A_EMAIL) && csv.contains("20.00,USD"),
+        "{csv}"
+    );
+
+    let mark_paid = test.url(&format!("/admin/payouts/{}/mark-paid", batch.id));
+    let answer = client
+        .post(&mark_paid)
+        .form(&[("csrf_token", csrf.as_str()), ("reference", "  ")])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("a body")
+            .contains("needs 1 to 200 characters")
+    );
+    let answer = client
+        .post(&mark_paid)
+        .form(&[("csrf_token", csrf.as_str()), ("reference", "PAYPAL-123")])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&client, "/admin/payouts").await;
+    assert!(html.contains("PAYPAL-123"), "{html}");
+
+    let partner = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (_, html) = test.page(&partner, "/portal").await;
+    assert!(html.contains("state-paid"), "{html}");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let (_, html) = test.page(&client, "/admin").await;
+    let answer = client
+        .post(test.url("/admin/logout"))
+        .form(&[("csrf_token", csrf_token(&html).as_str())])
+        .send()
+        .await
+        .expect("the POST answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&answer), "/admin/login");
+    let (status, _) = test.page(&client, "/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_a_long_cache() {
+    let test = TestApp::start().await;
+    for (path, content_type) in [
+        ("/static/htmx.min.js", "text/javascript"),
+        ("/static/app.css", "text/css"),
+    ] {
+        let answer = new_client()
+            .get(test.url(path))
+            .send()
+            .await
+            .expect("the asset answers");
+        assert_eq!(answer.status(), StatusCode::OK);
+        let headers = answer.headers();
+        let header_text = |name| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(header_text(header::CONTENT_TYPE).starts_with(content_type));
+        assert!(header_text(header::CACHE_CONTROL).contains("max-age=31536000"));
+    }
+}
