@@ -283,7 +283,9 @@ pub struct Ingested {
 }
 
 /// Stores and processes one event. Same key + same body → the first answer again; same key
-/// + another body → conflict; nothing is written on any error.
+/// + another body → conflict; nothing is written on any error. The event is committed
+/// together with whatever else arrived at the same moment (group commit, see
+/// [`crate::group_commit`]), and is durable before this returns.
 pub async fn ingest(
     app: &App,
     workspace_id: WorkspaceId,
@@ -300,14 +302,40 @@ pub async fn ingest(
                 .map_err(|error| AppError::invalid("click_id", error.to_string()))
         })
         .transpose()?;
-    let now = app.now();
-    let mut tx = app.store.write().await?;
+    app.ingest_queue
+        .submit(Submission {
+            workspace_id,
+            idempotency_key: idempotency_key.to_string(),
+            request,
+            click,
+        })
+        .await
+}
+
+/// A validated event waiting for its group.
+pub struct Submission {
+    pub workspace_id: WorkspaceId,
+    pub idempotency_key: String,
+    pub request: EventRequest,
+    /// The verified click id's facts, when the event carried one.
+    pub click: Option<clickid::ClickFacts>,
+}
+
+/// Ingests one event inside `tx` (the caller commits).
+pub async fn ingest_in(
+    tx: &mut dyn Tx,
+    submission: &Submission,
+    now: Timestamp,
+) -> AppResult<Ingested> {
+    let workspace_id = submission.workspace_id;
+    let idempotency_key = submission.idempotency_key.as_str();
+    let request = &submission.request;
+    let click = submission.click;
     if let Some(existing) = tx
         .event_by_idempotency_key(workspace_id, idempotency_key)
         .await?
     {
         if existing.request_hash == request.request_hash {
-            crate::metrics::Metrics::incr(&app.metrics.events_replayed);
             return Ok(Ingested {
                 response_json: existing.response_json,
                 replayed: true,
@@ -372,7 +400,7 @@ pub async fn ingest(
     };
     tx.insert_event(&record).await?;
 
-    let attributed = attribute(tx.as_mut(), &customer, &request.facts).await?;
+    let attributed = attribute(tx, &customer, &request.facts).await?;
     let mut commissions = Vec::new();
     let mut unattributed_reason = None;
     match &attributed {
@@ -392,8 +420,7 @@ pub async fn ingest(
                 tx.bind_customer(customer.id, &binding).await?;
                 bound.binding = Some(binding);
             }
-            commissions =
-                converge_customer(tx.as_mut(), program, &bound, credit, event_id, now).await?;
+            commissions = converge_customer(tx, program, &bound, credit, event_id, now).await?;
         }
         Err(reason) => unattributed_reason = Some(reason.clone()),
     }
@@ -406,8 +433,6 @@ pub async fn ingest(
         &commissions,
     );
     tx.set_event_response(event_id, &response).await?;
-    tx.commit().await?;
-    crate::metrics::Metrics::incr(&app.metrics.events_ingested);
     Ok(Ingested {
         response_json: response,
         replayed: false,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clicks;
 pub mod clock;
 pub mod error;
+pub mod group_commit;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
@@ -28,17 +29,20 @@ pub struct App {
     pub links: Arc<clicks::LinkCache>,
     pub clicks: clicks::ClickLog,
     pub metrics: Arc<metrics::Metrics>,
+    pub ingest_queue: group_commit::IngestQueue,
 }
 
 impl App {
     /// Migrates the store, loads or creates the server secrets, warms the link cache and
-    /// starts the click writer.
+    /// starts the click writer and the ingestion group committer.
     pub async fn start(store: Arc<dyn Store>, clock: Arc<dyn clock::Clock>) -> AppResult<App> {
         store.migrate().await?;
         let secrets = Arc::new(secrets::Secrets::load_or_create(store.as_ref()).await?);
         let links = Arc::new(clicks::LinkCache::load(store.as_ref()).await?);
         let metrics = Arc::new(metrics::Metrics::default());
         let clicks = clicks::ClickLog::start(store.clone(), metrics.clone());
+        let ingest_queue =
+            group_commit::IngestQueue::start(store.clone(), clock.clone(), metrics.clone());
         Ok(App {
             store,
             clock,
@@ -46,6 +50,7 @@ impl App {
             links,
             clicks,
             metrics,
+            ingest_queue,
         })
     }
 

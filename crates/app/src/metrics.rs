@@ -14,6 +14,7 @@ pub struct Metrics {
     pub click_write_errors: AtomicU64,
     pub events_ingested: AtomicU64,
     pub events_replayed: AtomicU64,
+    pub ingest_groups: AtomicU64,
     pub jobs_run: AtomicU64,
     pub jobs_failed: AtomicU64,
 }
@@ -24,7 +25,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 11] = [
+        let rows: [(&str, &str, &AtomicU64); 12] = [
             (
                 "tributary_http_requests_total",
                 "HTTP requests served",
@@ -69,6 +70,11 @@ impl Metrics {
                 "tributary_events_replayed_total",
                 "Event requests answered from their idempotency key",
                 &self.events_replayed,
+            ),
+            (
+                "tributary_ingest_groups_total",
+                "Transactions that committed a group of events",
+                &self.ingest_groups,
             ),
             ("tributary_jobs_run_total", "Jobs completed", &self.jobs_run),
             (

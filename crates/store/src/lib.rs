@@ -86,6 +86,13 @@ pub trait Store: Send + Sync + 'static {
 #[async_trait]
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Marks a point to roll back to without losing the rest of the transaction (group
+    /// commit runs many requests in one transaction, each inside its own savepoint).
+    async fn savepoint(&mut self) -> Result<()>;
+    /// Keeps everything since the last savepoint.
+    async fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes everything since the last savepoint.
+    async fn rollback_to_savepoint(&mut self) -> Result<()>;
 
     // Settings (server secrets live here so every node shares them).
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;

@@ -278,6 +278,31 @@ impl Tx for SqliteTx {
         self.tx.commit().await.map_err(classify)
     }
 
+    async fn savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_savepoint(&mut self) -> Result<()> {
+        sqlx::query("RELEASE SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        // ROLLBACK TO keeps the savepoint open; release it so savepoints do not nest up.
+        sqlx::query("ROLLBACK TO SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
             .bind(key)
