@@ -54,13 +54,30 @@ const BOT_TOKENS: &[&str] = &[
 /// Shortest user agent a real browser sends is far longer than this.
 const MIN_BROWSER_UA_LEN: usize = 12;
 
+/// One automaton for all tokens: a single pass over the user agent, on the redirect's hot path.
+fn matcher() -> &'static Option<aho_corasick::AhoCorasick> {
+    static MATCHER: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    MATCHER.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(BOT_TOKENS)
+            .ok()
+    })
+}
+
 pub fn is_bot(user_agent: &str) -> bool {
     let trimmed = user_agent.trim();
     if trimmed.len() < MIN_BROWSER_UA_LEN {
         return true;
     }
-    let lower = trimmed.to_ascii_lowercase();
-    BOT_TOKENS.iter().any(|token| lower.contains(token))
+    match matcher() {
+        Some(matcher) => matcher.is_match(trimmed),
+        None => {
+            let lower = trimmed.to_ascii_lowercase();
+            BOT_TOKENS.iter().any(|token| lower.contains(token))
+        }
+    }
 }
 
 #[cfg(test)]
