@@ -17,7 +17,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// Events may be reported up to this far ahead of the server clock (clock skew).
 pub const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 10] = [
     "type",
     "customer_id",
     "click_id",
@@ -28,7 +28,6 @@ const FIELDS: [&str; 11] = [
     "invoice_id",
     "milestone",
     "metadata",
-    "idempotency_key",
 ];
 
 /// A validated event request.

@@ -30,8 +30,9 @@ pub fn router(app: App) -> Router {
         .merge(redirect::router())
         .merge(api::router())
         .merge(ui::router())
-        .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outermost, so it also sees (and reshapes) the body limit's own 413.
+        .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .with_state(app)
 }
 
@@ -63,7 +64,18 @@ async fn metrics(State(app): State<App>) -> Response {
 }
 
 async fn count_requests(State(app): State<App>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The body limit answers before any handler; give it the one error shape.
+        let message = format!("the request body is larger than {MAX_BODY_BYTES} bytes");
+        response = (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(
+                serde_json::json!({"error": {"code": "invalid_request", "message": message}}),
+            ),
+        )
+            .into_response();
+    }
     Metrics::incr(&app.metrics.http_requests);
     if response.status().is_server_error() {
         Metrics::incr(&app.metrics.http_server_errors);

@@ -300,6 +300,28 @@ async fn bad_input_is_refused_by_field_and_writes_nothing() {
     let (_, customers) = t.get("/api/v1/customers").await;
     assert_eq!(customers["data"].as_array().map(Vec::len), Some(0));
 
+    // A query string that does not parse, and a body over the limit: the same error shape.
+    let (status, body) = t.get("/api/v1/links?limit=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let huge =
+        json!({"type": "lead", "customer_id": "c", "metadata": {"blob": "x".repeat(300 * 1024)}});
+    let (status, _, body) = t.event("huge", &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let (status, _, body) = t
+        .event(
+            "with-key-field",
+            &json!({"type": "lead", "customer_id": "c", "idempotency_key": "k"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the key belongs in the header"
+    );
+    assert_eq!(body["error"]["field"], "idempotency_key");
+
     // Bad set-up input is refused by field too.
     let (status, body) = t
         .post(

@@ -1,8 +1,8 @@
 //! Commissions, filterable, each explaining itself.
 
-use super::{Caller, listing, path_id, views};
+use super::{ApiQuery, Caller, listing, path_id, views};
 use crate::error::{ApiError, ApiResult};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,7 +30,7 @@ struct Filter {
 async fn list(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<Filter>,
+    ApiQuery(query): ApiQuery<Filter>,
 ) -> ApiResult<Response> {
     let parse_partner = |text: &str| {
         text.parse::<PartnerId>().map_err(|_| {

@@ -1,11 +1,11 @@
 //! `POST /api/v1/events`: the business reports what happened. Idempotent per
 //! `Idempotency-Key`; durable before the answer.
 
-use super::{Caller, PageQuery, listing, views};
+use super::{ApiQuery, Caller, PageQuery, listing, views};
 use crate::error::{ApiError, ApiResult};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -64,7 +64,7 @@ async fn create_event(
 async fn list_events(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     caller.require_workspace()?;
     let (page, probe) = query.probe();

@@ -88,6 +88,25 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
+/// `Query<T>` with the API's error shape: a query string that does not parse is a 400 with
+/// `{"error": {"code": "invalid_request", ...}}`, not the framework's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<App> for ApiQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, app).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err((
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": {"code": "invalid_request", "message": rejection.body_text()}})),
+            )
+                .into_response()),
+        }
+    }
+}
+
 /// `?limit=&offset=` on every listing.
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {

@@ -1,9 +1,9 @@
 //! Payout batches: create from approved balances, export for PayPal, mark paid.
 
-use super::{Caller, PageQuery, listing, parse_json, path_id, views};
+use super::{ApiQuery, Caller, PageQuery, listing, parse_json, path_id, views};
 use crate::error::{ApiError, ApiResult};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,7 +33,7 @@ struct MarkPaid {
 async fn list(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     caller.require_workspace()?;
     let (page, probe) = query.probe();

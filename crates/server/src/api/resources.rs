@@ -1,11 +1,11 @@
 //! Programs, partners, enrollments, links and customers.
 
-use super::{Caller, PageQuery, listing, parse_json, path_id, views};
+use super::{ApiQuery, Caller, PageQuery, listing, parse_json, path_id, views};
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -36,7 +36,7 @@ fn created(value: serde_json::Value) -> Response {
 async fn list_programs(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     let (page, probe) = query.probe();
     let rows = app
@@ -77,7 +77,7 @@ async fn get_program(
 async fn list_partners(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     caller.require_workspace()?;
     let (page, probe) = query.probe();
@@ -150,7 +150,7 @@ struct NewEnrollment {
 async fn list_enrollments(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     let (page, probe) = query.probe();
     let rows = app
@@ -189,7 +189,7 @@ struct LinkQuery {
 async fn list_links(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<LinkQuery>,
+    ApiQuery(query): ApiQuery<LinkQuery>,
 ) -> ApiResult<Response> {
     // A partner key always sees only its own links, whatever it asks for.
     let partner_id = caller.partner_id.or(query.partner_id);
@@ -236,7 +236,7 @@ async fn get_link(
 async fn list_customers(
     State(app): State<App>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Response> {
     let (page, probe) = query.probe();
     let rows = app
