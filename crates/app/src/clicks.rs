@@ -91,7 +91,11 @@ impl ClickLog {
     }
 }
 
-async fn write_clicks(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Message>, metrics: Arc<Metrics>) {
+async fn write_clicks(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Message>,
+    metrics: Arc<Metrics>,
+) {
     let mut batch = Vec::with_capacity(CLICK_BATCH);
     let mut waiters = Vec::new();
     // Drain on a short tick rather than waking per click: waking the writer for every click
@@ -134,7 +138,9 @@ async fn write_batch(store: &dyn Store, metrics: &Metrics, batch: &mut Vec<Click
     }
     match store.append_clicks(batch).await {
         Ok(()) => {
-            metrics.clicks_written.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            metrics
+                .clicks_written
+                .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         Err(error) => {
             Metrics::incr(&metrics.click_write_errors);
