@@ -162,17 +162,54 @@ pub async fn create_api_key(
     Ok((secret, key))
 }
 
+/// The key for a presented secret, if it is valid now. Found keys are remembered for
+/// [`API_KEY_CACHE_TTL_MILLIS`], so a busy integration does not cost a database read per
+/// request; a revocation therefore takes effect within that time.
 pub async fn api_key(app: &App, secret: &str) -> AppResult<Option<ApiKey>> {
     if !secret.starts_with(API_KEY_PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let key = app
-        .store
-        .read()
-        .await?
-        .api_key_by_hash(&sha256_hex(secret))
-        .await?;
-    Ok(key.filter(|key| key.revoked_at.is_none_or(|revoked| revoked > app.now())))
+    let hash = sha256_hex(secret);
+    let now = app.now();
+    let live = |key: &ApiKey| key.revoked_at.is_none_or(|revoked| revoked > now);
+    if let Some(key) = app.api_keys.get(&hash, now) {
+        return Ok(Some(key).filter(live));
+    }
+    let key = app.store.read().await?.api_key_by_hash(&hash).await?;
+    if let Some(key) = &key {
+        app.api_keys.put(hash, key.clone(), now);
+    }
+    Ok(key.filter(live))
+}
+
+/// How long a verified API key is remembered.
+pub const API_KEY_CACHE_TTL_MILLIS: i64 = 60_000;
+/// Keys remembered at most; the cache starts over when full.
+pub const API_KEY_CACHE_MAX: usize = 10_000;
+
+/// Verified API keys by hash, each with the time it was read.
+#[derive(Default)]
+pub struct ApiKeyCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (ApiKey, Timestamp)>>,
+}
+
+impl ApiKeyCache {
+    fn get(&self, hash: &str, now: Timestamp) -> Option<ApiKey> {
+        let entries = self.entries.lock().ok()?;
+        let (key, read_at) = entries.get(hash)?;
+        let fresh = now.millis().saturating_sub(read_at.millis()) < API_KEY_CACHE_TTL_MILLIS
+            && *read_at <= now;
+        fresh.then(|| key.clone())
+    }
+
+    fn put(&self, hash: String, key: ApiKey, now: Timestamp) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= API_KEY_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (key, now));
+        }
+    }
 }
 
 /// Whether a session is still valid at `now`.

@@ -30,6 +30,7 @@ pub struct App {
     pub clicks: clicks::ClickLog,
     pub metrics: Arc<metrics::Metrics>,
     pub ingest_queue: group_commit::IngestQueue,
+    pub api_keys: Arc<auth::ApiKeyCache>,
 }
 
 impl App {
@@ -51,6 +52,7 @@ impl App {
             clicks,
             metrics,
             ingest_queue,
+            api_keys: Arc::new(auth::ApiKeyCache::default()),
         })
     }
 
