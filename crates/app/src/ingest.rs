@@ -281,8 +281,8 @@ pub struct Ingested {
     pub replayed: bool,
 }
 
-/// Stores and processes one event. Same key + same body → the first answer again; same key
-/// + another body → conflict; nothing is written on any error. The event is committed
+/// Stores and processes one event. Same key and same body → the first answer again; same
+/// key and another body → conflict; nothing is written on any error. The event is committed
 /// together with whatever else arrived at the same moment (group commit, see
 /// [`crate::group_commit`]), and is durable before this returns.
 pub async fn ingest(

@@ -1,48 +1,43 @@
-//! The embedded default: one SQLite file in WAL mode. Writes go through a single connection
-//! (SQLite has one writer; queueing in the pool is cheaper than lock retries), reads through
-//! a small pool. `synchronous=FULL` makes a commit durable before it returns, which is what
-//! lets ingestion acknowledge money events.
+//! The embedded default: one SQLite file in WAL mode, through rusqlite (ADR 0003). Writes go
+//! through a single connection behind an async mutex (SQLite has one writer; queueing for it
+//! is cheaper than lock retries), reads through a small pool of read-only connections.
+//! `synchronous=FULL` makes a commit durable before it returns, which is what lets ingestion
+//! acknowledge money events.
 
+mod clicks;
+mod connection;
+mod migrate;
+mod pool;
+mod query;
 mod rows;
 mod tx;
 
-use crate::{Click, Result, Store, StoreError, Tx};
+#[cfg(test)]
+mod tests;
+
+use crate::{Click, Result, Store, Tx};
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use std::str::FromStr;
-use std::time::Duration;
+use connection::blocking;
+use pool::{ReaderPool, WriterSlot};
+use std::sync::Arc;
 
 /// Readers allowed at once. SQLite readers do not block the writer in WAL mode.
 pub const READ_POOL_SIZE: u32 = 8;
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
+    writer: WriterSlot,
+    readers: Arc<ReaderPool>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` (`sqlite://path.db` or `sqlite::memory:`
-    /// is not supported: the store needs a file so readers and the writer share it).
+    /// Opens (creating if missing) the database at `url`: `sqlite://PATH` or `sqlite:PATH`,
+    /// a `?query` ignored. `sqlite::memory:` is not supported: the store needs a file so
+    /// readers and the writer share it.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", "-32768");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READ_POOL_SIZE)
-            .connect_with(options.read_only(true))
-            .await?;
+        let path = connection::path_from_url(url)?;
+        // The writer first: it creates the file and turns on WAL, which readers rely on.
+        let writer = WriterSlot::open(path.clone())?;
+        let readers = ReaderPool::new(path, READ_POOL_SIZE as usize);
         Ok(SqliteStore { writer, readers })
     }
 }
@@ -50,24 +45,28 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(tx::SqliteTx::new(self.readers.begin().await?)))
+        let reader = self.readers.acquire().await?;
+        Ok(Box::new(tx::SqliteTx::read(reader)?))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(tx::SqliteTx::new(
-            self.writer.begin_with("BEGIN IMMEDIATE").await?,
-        )))
+        let writer = self.writer.lock().await?;
+        Ok(Box::new(tx::SqliteTx::write(writer)?))
     }
 
     async fn append_clicks(&self, clicks: &[Click]) -> Result<()> {
-        tx::append_clicks(&self.writer, clicks).await
+        if clicks.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().await?;
+        // A batch is up to a few thousand statements: milliseconds of work, kept off the
+        // runtime's worker like a commit.
+        blocking(|| clicks::append_clicks(&mut writer, clicks))
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("migrations/sqlite")
-            .run(&self.writer)
-            .await
-            .map_err(StoreError::from)
+        let writer = self.writer.lock().await?;
+        blocking(|| migrate::run(&writer))
     }
 
     fn backend(&self) -> &'static str {

@@ -1,0 +1,194 @@
+//! The SQLite store's own guarantees, on a real file: what the connections promise callers
+//! (rollback on drop, conflicts, read-only readers, durable settings), not the queries,
+//! which the app and server tests run end to end.
+
+use super::SqliteStore;
+use crate::*;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+async fn fresh() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url).await.expect("open");
+    (dir, store)
+}
+
+fn workspace(name: &str) -> Workspace {
+    Workspace {
+        id: WorkspaceId(Uuid::now_v7()),
+        name: name.into(),
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    }
+}
+
+async fn workspace_count(store: &SqliteStore) -> usize {
+    let mut tx = store.read().await.expect("read");
+    let count = usize::from(tx.first_workspace().await.expect("query").is_some());
+    tx.commit().await.expect("commit");
+    count
+}
+
+async fn synchronous_mode(store: &SqliteStore) -> i64 {
+    let writer = store.writer.lock().await.expect("writer");
+    writer
+        .query_row("PRAGMA synchronous", [], |row| row.get(0))
+        .expect("pragma")
+}
+
+#[tokio::test]
+async fn a_fresh_file_can_be_read_before_and_after_migrating() {
+    let (_dir, store) = fresh().await;
+    let mut tx = store.read().await.expect("read a fresh file");
+    assert!(tx.setting("x").await.is_err(), "no tables before migrating");
+    drop(tx);
+    store.migrate().await.expect("migrate");
+    assert_eq!(workspace_count(&store).await, 0);
+}
+
+#[tokio::test]
+async fn migrating_twice_applies_nothing_the_second_time() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("first");
+    store.migrate().await.expect("second");
+    let writer = store.writer.lock().await.expect("writer");
+    let versions: i64 = writer
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| {
+            row.get(0)
+        })
+        .expect("count");
+    assert_eq!(versions, 1);
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_sqlx_is_taken_over() {
+    let (_dir, store) = fresh().await;
+    {
+        let writer = store.writer.lock().await.expect("writer");
+        writer
+            .execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+            .expect("schema");
+        writer
+            .execute_batch(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+                 installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+                 checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+                 INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES (1, 'init', TRUE, x'00', 1);",
+            )
+            .expect("sqlx history");
+    }
+    store.migrate().await.expect("migrate over sqlx's history");
+    assert_eq!(workspace_count(&store).await, 0);
+}
+
+#[tokio::test]
+async fn a_write_dropped_without_commit_is_rolled_back() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&workspace("gone"))
+        .await
+        .expect("insert");
+    drop(tx);
+    assert_eq!(workspace_count(&store).await, 0);
+    let mut tx = store.write().await.expect("the next writer starts clean");
+    tx.insert_workspace(&workspace("kept"))
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(workspace_count(&store).await, 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_is_a_conflict_and_a_savepoint_undoes_only_its_part() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let first = workspace("first");
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&first).await.expect("insert");
+    tx.savepoint().await.expect("savepoint");
+    let duplicate = tx.insert_workspace(&first).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    tx.rollback_to_savepoint()
+        .await
+        .expect("rollback to savepoint");
+    tx.commit().await.expect("commit");
+    assert_eq!(workspace_count(&store).await, 1);
+}
+
+#[tokio::test]
+async fn readers_refuse_writes() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let mut tx = store.read().await.expect("read");
+    let refused = tx.insert_workspace(&workspace("sneaky")).await;
+    assert!(
+        matches!(refused, Err(StoreError::Database(_))),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_click_batch_leaves_the_writer_at_synchronous_full() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let click = Click {
+        id: "c1".into(),
+        workspace_id: WorkspaceId(Uuid::now_v7()),
+        link_id: LinkId(Uuid::now_v7()),
+        partner_id: PartnerId(Uuid::now_v7()),
+        at: Timestamp::from_millis(1_700_000_000_000),
+        ip_hash: "h".into(),
+        user_agent: "ua".into(),
+        referrer: None,
+        is_bot: false,
+    };
+    store
+        .append_clicks(&[click.clone(), click])
+        .await
+        .expect("append");
+    const FULL: i64 = 2;
+    assert_eq!(synchronous_mode(&store).await, FULL);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_work_on_a_multi_thread_runtime() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&workspace("mt")).await.expect("insert");
+    tx.commit().await.expect("commit in block_in_place");
+    assert_eq!(workspace_count(&store).await, 1);
+}
+
+#[tokio::test]
+async fn cached_statements_are_not_planned_again_for_new_parameter_values() {
+    let (_dir, store) = fresh().await;
+    store.migrate().await.expect("migrate");
+    let writer = store.writer.lock().await.expect("writer");
+    // Two statements from the ingestion path that SQLite re-plans on every new binding
+    // unless the query planner stability guarantee is on.
+    for sql in [
+        "SELECT * FROM events WHERE customer_id = ? ORDER BY occurred_at, id LIMIT ?",
+        "SELECT * FROM touches WHERE customer_id = ? ORDER BY at LIMIT 1000",
+    ] {
+        let mut statement = writer.prepare_cached(sql).expect("prepare");
+        let parameters = statement.parameter_count();
+        for run in 0..3_i64 {
+            let values = (0..parameters).map(|index| run * 10 + index as i64 + 1);
+            let mut rows = statement
+                .query(rusqlite::params_from_iter(values))
+                .expect("query");
+            while rows.next().expect("row").is_some() {}
+        }
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{sql}"
+        );
+    }
+}

@@ -1,0 +1,302 @@
+//! Customers, their touches (clicks that reached them) and the events reported for them.
+
+use super::super::query::{all, execute, insert, optional};
+use super::super::rows::{self, opt_text};
+use crate::*;
+use rusqlite::{Connection, Row, params};
+use tributary_core::attribution::{Binding, Touch};
+use tributary_core::commission::StoredEvent;
+use tributary_core::event::{EventFacts, EventKind};
+
+fn customer_row(row: &Row<'_>) -> Result<Customer> {
+    let binding = match (
+        rows::opt_uuid(row, "partner_id")?,
+        rows::opt_uuid(row, "program_id")?,
+        rows::opt_ts(row, "bound_at")?,
+    ) {
+        (Some(partner), Some(program), Some(bound_at)) => Some(Binding {
+            partner_id: PartnerId(partner),
+            program_id: ProgramId(program),
+            link_id: rows::opt_uuid(row, "link_id")?.map(LinkId),
+            click_id: row.get("click_id")?,
+            touched_at: rows::opt_ts(row, "touched_at")?,
+            bound_at,
+        }),
+        _ => None,
+    };
+    Ok(Customer {
+        id: CustomerId(rows::uuid(row, "id")?),
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        external_id: row.get("external_id")?,
+        binding,
+        created_at: rows::ts(row, "created_at")?,
+    })
+}
+
+fn touch_row(row: &Row<'_>) -> Result<Touch> {
+    Ok(Touch {
+        click_id: row.get("click_id")?,
+        link_id: LinkId(rows::uuid(row, "link_id")?),
+        partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+        program_id: ProgramId(rows::uuid(row, "program_id")?),
+        at: rows::ts(row, "at")?,
+        is_bot: row.get("is_bot")?,
+    })
+}
+
+fn facts_row(row: &Row<'_>) -> Result<EventFacts> {
+    let kind: String = row.get("kind")?;
+    let amount_minor: Option<i64> = row.get("amount_minor")?;
+    let currency: Option<String> = row.get("currency")?;
+    let amount = match (amount_minor, currency) {
+        (Some(amount_minor), Some(code)) => Some(Money::new(
+            amount_minor,
+            Currency::parse(&code).map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        )),
+        _ => None,
+    };
+    Ok(EventFacts {
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("event kind {kind}")))?,
+        customer_external_id: row.get("customer_external_id")?,
+        click_id: row.get("click_id")?,
+        amount,
+        occurred_at: rows::ts(row, "occurred_at")?,
+        invoice_id: row.get("invoice_id")?,
+        milestone: row.get("milestone")?,
+    })
+}
+
+fn event_row(row: &Row<'_>) -> Result<EventRecord> {
+    Ok(EventRecord {
+        id: EventId(rows::uuid(row, "id")?),
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        idempotency_key: row.get("idempotency_key")?,
+        request_hash: row.get("request_hash")?,
+        customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+        facts: facts_row(row)?,
+        metadata_json: row.get("metadata_json")?,
+        partner_id: rows::opt_uuid(row, "partner_id")?.map(PartnerId),
+        link_id: rows::opt_uuid(row, "link_id")?.map(LinkId),
+        response_json: row.get("response_json")?,
+        received_at: rows::ts(row, "received_at")?,
+    })
+}
+
+fn stored_event_row(row: &Row<'_>) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        id: EventId(rows::uuid(row, "id")?),
+        facts: facts_row(row)?,
+    })
+}
+
+pub fn customer_by_external_id(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    external_id: &str,
+) -> Result<Option<Customer>> {
+    optional(
+        db,
+        "SELECT * FROM customers WHERE workspace_id = ? AND external_id = ?",
+        params![workspace_id.to_string(), external_id],
+        customer_row,
+    )
+}
+
+pub fn customer(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    id: CustomerId,
+) -> Result<Option<Customer>> {
+    optional(
+        db,
+        "SELECT * FROM customers WHERE workspace_id = ? AND id = ?",
+        [workspace_id.to_string(), id.to_string()],
+        customer_row,
+    )
+}
+
+pub fn insert_customer(db: &Connection, customer: &Customer) -> Result<()> {
+    insert(
+        db,
+        "INSERT INTO customers (id, workspace_id, external_id, created_at) VALUES (?, ?, ?, ?)",
+        params![
+            customer.id.to_string(),
+            customer.workspace_id.to_string(),
+            customer.external_id,
+            customer.created_at.millis(),
+        ],
+    )?;
+    if let Some(binding) = &customer.binding {
+        bind_customer(db, customer.id, binding)?;
+    }
+    Ok(())
+}
+
+pub fn bind_customer(db: &Connection, id: CustomerId, binding: &Binding) -> Result<()> {
+    execute(
+        db,
+        "UPDATE customers SET partner_id = ?, program_id = ?, link_id = ?, click_id = ?, touched_at = ?, bound_at = ?
+         WHERE id = ?",
+        params![
+            binding.partner_id.to_string(),
+            binding.program_id.to_string(),
+            binding.link_id.map(|id| id.to_string()),
+            binding.click_id,
+            binding.touched_at.map(Timestamp::millis),
+            binding.bound_at.millis(),
+            id.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn customers(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    partner_id: Option<PartnerId>,
+    page: Page,
+) -> Result<Vec<Customer>> {
+    let partner = partner_id.map(|id| id.to_string());
+    all(
+        db,
+        "SELECT * FROM customers WHERE workspace_id = ? AND (? IS NULL OR partner_id = ?)
+         ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+        params![
+            workspace_id.to_string(),
+            partner,
+            partner,
+            page.limit,
+            page.offset
+        ],
+        customer_row,
+    )
+}
+
+pub fn insert_touch(db: &Connection, customer_id: CustomerId, touch: &Touch) -> Result<()> {
+    execute(
+        db,
+        "INSERT INTO touches (customer_id, click_id, link_id, partner_id, program_id, at, is_bot)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id, click_id) DO NOTHING",
+        params![
+            customer_id.to_string(),
+            touch.click_id,
+            touch.link_id.to_string(),
+            touch.partner_id.to_string(),
+            touch.program_id.to_string(),
+            touch.at.millis(),
+            touch.is_bot,
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn touches(db: &Connection, customer_id: CustomerId) -> Result<Vec<Touch>> {
+    all(
+        db,
+        "SELECT * FROM touches WHERE customer_id = ? ORDER BY at LIMIT 1000",
+        [customer_id.to_string()],
+        touch_row,
+    )
+}
+
+pub fn event_by_idempotency_key(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    key: &str,
+) -> Result<Option<EventRecord>> {
+    optional(
+        db,
+        "SELECT * FROM events WHERE workspace_id = ? AND idempotency_key = ?",
+        params![workspace_id.to_string(), key],
+        event_row,
+    )
+}
+
+pub fn insert_event(db: &Connection, event: &EventRecord) -> Result<()> {
+    let facts = &event.facts;
+    insert(
+        db,
+        "INSERT INTO events (id, workspace_id, idempotency_key, request_hash, kind, customer_id, customer_external_id,
+         click_id, amount_minor, currency, occurred_at, invoice_id, milestone, metadata_json, partner_id, link_id,
+         response_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            event.id.to_string(),
+            event.workspace_id.to_string(),
+            event.idempotency_key,
+            event.request_hash,
+            facts.kind.as_str(),
+            event.customer_id.to_string(),
+            facts.customer_external_id,
+            facts.click_id,
+            facts.amount.map(|amount| amount.amount_minor),
+            facts.amount.map(|amount| amount.currency.code().to_string()),
+            facts.occurred_at.millis(),
+            facts.invoice_id,
+            facts.milestone,
+            event.metadata_json,
+            opt_text(event.partner_id.map(|id| id.0)),
+            opt_text(event.link_id.map(|id| id.0)),
+            event.response_json,
+            event.received_at.millis(),
+        ],
+    )
+}
+
+pub fn set_event_credit(
+    db: &Connection,
+    id: EventId,
+    partner_id: PartnerId,
+    link_id: Option<LinkId>,
+) -> Result<()> {
+    execute(
+        db,
+        "UPDATE events SET partner_id = ?, link_id = ? WHERE id = ?",
+        params![
+            partner_id.to_string(),
+            opt_text(link_id.map(|id| id.0)),
+            id.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_event_response(db: &Connection, id: EventId, response_json: &str) -> Result<()> {
+    execute(
+        db,
+        "UPDATE events SET response_json = ? WHERE id = ?",
+        params![response_json, id.to_string()],
+    )?;
+    Ok(())
+}
+
+pub fn customer_events(db: &Connection, customer_id: CustomerId) -> Result<Vec<StoredEvent>> {
+    all(
+        db,
+        "SELECT * FROM events WHERE customer_id = ? ORDER BY occurred_at, id LIMIT ?",
+        params![customer_id.to_string(), MAX_EVENTS_PER_CUSTOMER],
+        stored_event_row,
+    )
+}
+
+pub fn events(db: &Connection, workspace_id: WorkspaceId, page: Page) -> Result<Vec<EventRecord>> {
+    all(
+        db,
+        "SELECT * FROM events WHERE workspace_id = ? ORDER BY received_at DESC, id LIMIT ? OFFSET ?",
+        params![workspace_id.to_string(), page.limit, page.offset],
+        event_row,
+    )
+}
+
+pub fn event(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    id: EventId,
+) -> Result<Option<EventRecord>> {
+    optional(
+        db,
+        "SELECT * FROM events WHERE workspace_id = ? AND id = ?",
+        [workspace_id.to_string(), id.to_string()],
+        event_row,
+    )
+}
