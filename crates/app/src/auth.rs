@@ -211,8 +211,3 @@ impl ApiKeyCache {
         }
     }
 }
-
-/// Whether a session is still valid at `now`.
-pub fn is_live(session: &Session, now: Timestamp) -> bool {
-    session.expires_at > now
-}

@@ -3,7 +3,6 @@
 //! and schedule each pending commission's approval in the outbox. Also the approval itself.
 
 use crate::{AppError, AppResult, new_uuid};
-use std::collections::HashMap;
 use tributary_core::attribution::Credit;
 use tributary_core::commission::{self, CommissionState, Posted, Posting};
 use tributary_core::ledger::Transaction;
@@ -202,13 +201,4 @@ pub async fn approve(
     )
     .await?;
     Ok(true)
-}
-
-/// Sums per partner and currency, for summaries.
-pub fn totals_by_partner(commissions: &[CommissionRecord]) -> HashMap<(PartnerId, Currency), i64> {
-    let mut totals = HashMap::new();
-    for c in commissions {
-        *totals.entry((c.partner_id, c.amount.currency)).or_insert(0) += c.amount.amount_minor;
-    }
-    totals
 }
