@@ -20,9 +20,15 @@ use tributary_store::Store;
 
 pub use error::{AppError, AppResult};
 
-/// Everything a request handler, job or command needs. Cheap to clone.
+/// Everything a request handler, job or command needs. Cheap to clone: one reference count,
+/// since axum clones the state for every extractor of every request.
 #[derive(Clone)]
 pub struct App {
+    parts: Arc<Parts>,
+}
+
+/// The services behind an [`App`], reached through `Deref` (`app.store`, `app.clicks`...).
+pub struct Parts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn clock::Clock>,
     pub secrets: Arc<secrets::Secrets>,
@@ -45,19 +51,29 @@ impl App {
         let ingest_queue =
             group_commit::IngestQueue::start(store.clone(), clock.clone(), metrics.clone());
         Ok(App {
-            store,
-            clock,
-            secrets,
-            links,
-            clicks,
-            metrics,
-            ingest_queue,
-            api_keys: Arc::new(auth::ApiKeyCache::default()),
+            parts: Arc::new(Parts {
+                store,
+                clock,
+                secrets,
+                links,
+                clicks,
+                metrics,
+                ingest_queue,
+                api_keys: Arc::new(auth::ApiKeyCache::default()),
+            }),
         })
     }
 
     pub fn now(&self) -> tributary_core::Timestamp {
         self.clock.now()
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.parts
     }
 }
 

@@ -12,7 +12,8 @@ use tributary_store::Store;
 
 pub struct Secrets {
     pub click_key: ClickKey,
-    ip_key: Vec<u8>,
+    /// Keyed once; each hash clones it.
+    ip_mac: Hmac<Sha256>,
 }
 
 impl Secrets {
@@ -21,10 +22,9 @@ impl Secrets {
         let ip = Self::secret(store, "ip_hash_key").await?;
         let click_key = ClickKey::new(click)
             .ok_or_else(|| crate::AppError::Internal("click key too short".into()))?;
-        Ok(Secrets {
-            click_key,
-            ip_key: ip,
-        })
+        let ip_mac = <Hmac<Sha256> as Mac>::new_from_slice(&ip)
+            .map_err(|_| crate::AppError::Internal("ip hash key rejected".into()))?;
+        Ok(Secrets { click_key, ip_mac })
     }
 
     async fn secret(store: &dyn Store, name: &str) -> AppResult<Vec<u8>> {
@@ -42,8 +42,7 @@ impl Secrets {
 
     /// A keyed hash of a visitor's IP: lets fraud checks compare IPs without storing them.
     pub fn hash_ip(&self, ip: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.ip_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.ip_mac.clone();
         mac.update(ip.as_bytes());
         URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
     }

@@ -17,15 +17,22 @@ const BODY_LEN: usize = 1 + 16 + 6 + 1 + RANDOM_LEN;
 const TOTAL_LEN: usize = BODY_LEN + MAC_LEN;
 const FLAG_BOT: u8 = 0b0000_0001;
 
-/// The secret that signs click ids. At least 32 bytes.
+/// The secret that signs click ids (at least 32 bytes), held as an HMAC state already
+/// keyed, so signing a click hashes only the click.
 #[derive(Clone)]
-pub struct ClickKey(Vec<u8>);
+pub struct ClickKey(Hmac<Sha256>);
 
 impl ClickKey {
     pub const MIN_LEN: usize = 32;
 
     pub fn new(secret: Vec<u8>) -> Option<Self> {
-        (secret.len() >= Self::MIN_LEN).then_some(ClickKey(secret))
+        if secret.len() < Self::MIN_LEN {
+            return None;
+        }
+        // HMAC accepts keys of any length, so construction cannot fail.
+        <Hmac<Sha256> as Mac>::new_from_slice(&secret)
+            .ok()
+            .map(ClickKey)
     }
 }
 
@@ -52,9 +59,7 @@ pub enum ClickIdError {
 }
 
 fn mac(key: &ClickKey, body: &[u8]) -> [u8; MAC_LEN] {
-    // HMAC accepts keys of any length, so construction cannot fail.
-    let mut hmac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut hmac = key.0.clone();
     hmac.update(body);
     let full = hmac.finalize().into_bytes();
     let mut out = [0u8; MAC_LEN];

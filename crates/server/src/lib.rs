@@ -23,16 +23,22 @@ use tributary_app::metrics::Metrics;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The whole application as one router.
+///
+/// The redirect is matched first and runs outside the middleware the rest shares (body
+/// limit, request counting): it reads no body and counts its own requests, and it is the
+/// one route whose throughput is a product goal (bench/redirect.sh).
 pub fn router(app: App) -> Router {
-    Router::new()
+    let everything_else = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .merge(redirect::router())
         .merge(api::router())
         .merge(ui::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Outermost, so it also sees (and reshapes) the body limit's own 413.
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
+        .with_state(app.clone());
+    redirect::router()
+        .fallback_service(everything_else)
         .with_state(app)
 }
 

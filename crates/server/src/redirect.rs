@@ -11,6 +11,7 @@ use axum::routing::get;
 use std::net::SocketAddr;
 use tributary_app::App;
 use tributary_app::clicks::{self, Visit};
+use tributary_app::metrics::Metrics;
 
 /// How long the `tclid` cookie lives: the longest attribution window.
 pub const COOKIE_MAX_AGE_SECONDS: u32 = tributary_core::attribution::MAX_WINDOW_DAYS * 86_400;
@@ -20,6 +21,8 @@ pub fn router() -> Router<App> {
 }
 
 async fn follow(State(app): State<App>, Path(code): Path<String>, request: Request) -> Response {
+    // Outside the shared middleware (see `crate::router`): count the request here.
+    Metrics::incr(&app.metrics.http_requests);
     let link = match app.links.get(&code) {
         Some(link) => Some(link),
         // Links made on another node are not in this node's cache yet.
