@@ -330,6 +330,10 @@ pub async fn ingest_in(
     let idempotency_key = submission.idempotency_key.as_str();
     let request = &submission.request;
     let click = submission.click;
+    // Where writers run side by side (PostgreSQL), requests with one key, and events of one
+    // customer, take turns: the second sees what the first committed.
+    tx.lock_key("idempotency", &format!("{workspace_id}:{idempotency_key}"))
+        .await?;
     if let Some(existing) = tx
         .event_by_idempotency_key(workspace_id, idempotency_key)
         .await?
@@ -346,6 +350,11 @@ pub async fn ingest_in(
     }
 
     // The customer, created on first sight.
+    tx.lock_key(
+        "customer",
+        &format!("{workspace_id}:{}", request.facts.customer_external_id),
+    )
+    .await?;
     let customer = match tx
         .customer_by_external_id(workspace_id, &request.facts.customer_external_id)
         .await?

@@ -19,6 +19,9 @@ pub async fn create_batch(
 ) -> AppResult<Option<PayoutBatch>> {
     let now = app.now();
     let mut tx = app.store.write().await?;
+    // Two admins pressing the button at once take turns; the second finds nothing left.
+    tx.lock_key("payout", &format!("{workspace_id}:{program_id}"))
+        .await?;
     let program = tx
         .program(workspace_id, program_id)
         .await?

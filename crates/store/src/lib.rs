@@ -20,8 +20,16 @@ pub enum StoreError {
     /// A row held a value this version cannot read (a corrupt or foreign database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database failed or refused the statement (connection lost, disk full, a
+    /// deadlock victim...). The message is the driver's.
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -91,6 +99,10 @@ pub trait Tx: Send {
     async fn release_savepoint(&mut self) -> Result<()>;
     /// Undoes everything since the last savepoint.
     async fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Holds a lock named by `scope` and `key` until this transaction ends, so two writers
+    /// handling the same idempotency key or the same customer take turns. A no-op where
+    /// the backend already runs one writer at a time (SQLite).
+    async fn lock_key(&mut self, scope: &str, key: &str) -> Result<()>;
 
     // Settings (server secrets live here so every node shares them).
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;

@@ -27,8 +27,8 @@ pub fn path_from_url(url: &str) -> Result<PathBuf> {
         .map(|rest| rest.split_once('?').map_or(rest, |(path, _query)| path));
     match path {
         Some(path) if !path.is_empty() && !path.starts_with(":memory:") => Ok(PathBuf::from(path)),
-        _ => Err(StoreError::Database(rusqlite::Error::InvalidPath(
-            PathBuf::from(url),
+        _ => Err(StoreError::Database(format!(
+            "not a SQLite file URL: {url} (expected sqlite://PATH)"
         ))),
     }
 }

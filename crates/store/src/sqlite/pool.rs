@@ -23,11 +23,8 @@ fn rollback(db: &Connection) -> Result<usize> {
 }
 
 fn timed_out(what: &str) -> StoreError {
-    StoreError::Database(rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-        Some(format!(
-            "timed out after {ACQUIRE_WAIT:?} waiting for {what}"
-        )),
+    StoreError::Database(format!(
+        "database busy: timed out after {ACQUIRE_WAIT:?} waiting for {what}"
     ))
 }
 

@@ -64,5 +64,5 @@ pub fn classify(error: rusqlite::Error) -> StoreError {
     {
         return StoreError::Conflict(message.clone().unwrap_or_else(|| failure.to_string()));
     }
-    StoreError::Database(error)
+    StoreError::from(error)
 }

@@ -91,6 +91,11 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
+    async fn lock_key(&mut self, _scope: &str, _key: &str) -> Result<()> {
+        // The one writer connection already serializes every write transaction.
+        Ok(())
+    }
+
     async fn setting(&mut self, key: &str) -> Result<Option<String>> {
         accounts::setting(self.db(), key)
     }
