@@ -30,7 +30,9 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
         let mut progressed = false;
         for job in due {
             match run_one(app, &job).await {
-                Ok(()) => {
+                // Another node took it, or finished it since the list was read.
+                Ok(false) => {}
+                Ok(true) => {
                     completed += 1;
                     progressed = true;
                     Metrics::incr(&app.metrics.jobs_run);
@@ -56,9 +58,14 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
     }
 }
 
-async fn run_one(app: &App, job: &Job) -> AppResult<()> {
+/// Runs one job in one write transaction with its `finish_job`; false if it was not ours
+/// to run (see [`tributary_store::Tx::claim_job`]).
+async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
     let now = app.now();
     let mut tx = app.store.write().await?;
+    if !tx.claim_job(job.id, now).await? {
+        return Ok(false);
+    }
     match job.kind.as_str() {
         JOB_APPROVE => {
             let payload: serde_json::Value = serde_json::from_str(&job.payload_json)
@@ -73,7 +80,7 @@ async fn run_one(app: &App, job: &Job) -> AppResult<()> {
     }
     tx.finish_job(job.id, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Runs due jobs forever, every [`POLL_INTERVAL`].

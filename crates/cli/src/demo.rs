@@ -72,6 +72,18 @@ pub fn reset_file(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// A demo never writes into a database that holds anything (SQLite files are recreated
+/// above; a PostgreSQL database must be new).
+pub async fn require_empty(store: &dyn Store, shown_url: &str) -> Result<()> {
+    store.migrate().await?;
+    if store.read().await?.first_workspace().await?.is_some() {
+        anyhow::bail!(
+            "{shown_url} already holds a workspace; the demo needs an empty database (createdb a new one)"
+        );
+    }
+    Ok(())
+}
+
 struct Customer {
     id: String,
     invoice: u32,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tributary_app::App;
 use tributary_app::clock::{Clock, SystemClock};
 use tributary_store::Store;
+use tributary_store::postgres::PgStore;
 use tributary_store::sqlite::SqliteStore;
 
 /// The redirect and ingestion allocate a few short-lived strings per request; mimalloc's
@@ -25,6 +26,10 @@ struct Cli {
     /// Database URL. SQLite (`sqlite://tributary.db`) is the embedded default.
     #[arg(long, global = true, env = "TRIBUTARY_DATABASE_URL")]
     database: Option<String>,
+    /// PostgreSQL connections this process opens at most. Keep nodes x this below the
+    /// server's `max_connections`.
+    #[arg(long, global = true, env = "TRIBUTARY_PG_POOL_SIZE", default_value_t = tributary_store::postgres::DEFAULT_POOL_SIZE)]
+    pg_pool_size: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,17 +82,37 @@ enum KeysCommand {
 }
 
 /// Opens the store a URL names. Only the binary names concrete backends.
-async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+async fn open_store(url: &str, pg_pool_size: usize) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url)
             .await
             .with_context(|| format!("opening {url}"))?;
         return Ok(Arc::new(store));
     }
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL");
+    if PgStore::handles(url) {
+        let store = PgStore::open(url, pg_pool_size)
+            .await
+            .with_context(|| format!("opening {}", display_url(url)))?;
+        return Ok(Arc::new(store));
     }
-    bail!("unsupported database URL {url:?}; use sqlite://PATH")
+    bail!(
+        "unsupported database URL {:?}; use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+        display_url(url)
+    )
+}
+
+/// A database URL fit for a log or a terminal: any password replaced by `***`.
+fn display_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -119,7 +144,7 @@ async fn main() -> Result<()> {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
-            let app = App::start(open_store(&url).await?, clock).await?;
+            let app = App::start(open_store(&url, cli.pg_pool_size).await?, clock).await?;
             serve(app, &listen).await
         }
         Command::Demo { listen, no_serve } => {
@@ -127,10 +152,11 @@ async fn main() -> Result<()> {
                 .database
                 .unwrap_or_else(|| "sqlite://tributary-demo.db".into());
             demo::reset_file(&url)?;
-            let store = open_store(&url).await?;
+            let store = open_store(&url, cli.pg_pool_size).await?;
+            demo::require_empty(store.as_ref(), &display_url(&url)).await?;
             let logins = demo::build(store.clone(), clock.now()).await?;
             let app = App::start(store, clock).await?;
-            println!("Tributary demo on {url}");
+            println!("Tributary demo on {}", display_url(&url));
             println!(
                 "  admin:    http://{listen}/admin   {} / {}",
                 logins.admin_email,
@@ -152,8 +178,8 @@ async fn main() -> Result<()> {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
-            open_store(&url).await?.migrate().await?;
-            println!("migrated {url}");
+            open_store(&url, cli.pg_pool_size).await?.migrate().await?;
+            println!("migrated {}", display_url(&url));
             Ok(())
         }
         Command::Init {
@@ -164,7 +190,7 @@ async fn main() -> Result<()> {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
-            let app = App::start(open_store(&url).await?, clock).await?;
+            let app = App::start(open_store(&url, cli.pg_pool_size).await?, clock).await?;
             let (workspace, user) =
                 tributary_app::admin::create_workspace(&app, &workspace, &email, &password).await?;
             println!(
@@ -179,7 +205,7 @@ async fn main() -> Result<()> {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
-            let app = App::start(open_store(&url).await?, clock).await?;
+            let app = App::start(open_store(&url, cli.pg_pool_size).await?, clock).await?;
             let workspace = app
                 .store
                 .read()
@@ -196,5 +222,20 @@ async fn main() -> Result<()> {
             println!("{secret}");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_url;
+
+    #[test]
+    fn passwords_never_reach_the_terminal() {
+        assert_eq!(
+            display_url("postgres://app:s3cret@db.internal:5432/tributary"),
+            "postgres://app:***@db.internal:5432/tributary"
+        );
+        assert_eq!(display_url("postgres://app@db/t"), "postgres://app@db/t");
+        assert_eq!(display_url("sqlite://demo.db"), "sqlite://demo.db");
     }
 }

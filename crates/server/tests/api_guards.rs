@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{BROWSER_UA, TestApp, id};
+use support::{BROWSER_UA, Backend, TestApp, id};
 
 struct World {
     t: TestApp,
@@ -19,8 +19,8 @@ struct World {
     commission_a: String,
 }
 
-async fn world() -> World {
-    let t = TestApp::start().await;
+async fn world(backend: Backend) -> World {
+    let t = TestApp::start_on(backend).await;
     let (_, program) = t.post("/api/v1/programs", &json!({"name": "P", "destination_url": "https://shop.example/", "lead_flat_minor": 300})).await;
     let program = id(&program);
     let mut partners = Vec::new();
@@ -100,9 +100,8 @@ fn ids(listing: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_partner_key_never_reads_another_partners_data() {
-    let w = world().await;
+async fn a_partner_key_never_reads_another_partners_data(backend: Backend) {
+    let w = world(backend).await;
     let t = &w.t;
 
     // A sees its own things.
@@ -192,9 +191,8 @@ async fn a_partner_key_never_reads_another_partners_data() {
     assert_eq!(body["error"]["code"], "unauthenticated");
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_by_field_and_writes_nothing() {
-    let t = TestApp::start().await;
+async fn bad_input_is_refused_by_field_and_writes_nothing(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
 
     let page = t
         .client
@@ -340,3 +338,8 @@ async fn bad_input_is_refused_by_field_and_writes_nothing() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "email");
 }
+
+on_both_backends!(
+    bad_input_is_refused_by_field_and_writes_nothing,
+    a_partner_key_never_reads_another_partners_data
+);

@@ -5,11 +5,10 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::TestApp;
+use support::{Backend, TestApp};
 
-#[tokio::test]
-async fn racing_requests_with_one_key_store_one_event() {
-    let t = TestApp::start().await;
+async fn racing_requests_with_one_key_store_one_event(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
     let body = json!({"type": "lead", "customer_id": "race"});
     let mut requests = Vec::new();
     for _ in 0..64 {
@@ -50,9 +49,8 @@ async fn racing_requests_with_one_key_store_one_event() {
     assert_eq!(events["data"].as_array().map(Vec::len), Some(1));
 }
 
-#[tokio::test]
-async fn a_failing_request_does_not_spoil_its_group() {
-    let t = TestApp::start().await;
+async fn a_failing_request_does_not_spoil_its_group(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
     let mut requests = Vec::new();
     for n in 0..48 {
         let client = t.client.clone();
@@ -98,3 +96,8 @@ async fn a_failing_request_does_not_spoil_its_group() {
         "conflicting requests left no customer behind"
     );
 }
+
+on_both_backends!(
+    racing_requests_with_one_key_store_one_event,
+    a_failing_request_does_not_spoil_its_group
+);

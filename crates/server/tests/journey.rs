@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{BROWSER_UA, TestApp, id};
+use support::{BROWSER_UA, Backend, TestApp, id};
 
 async fn balance(t: &TestApp, partner_id: &str) -> (i64, i64, i64, i64) {
     let (status, body) = t
@@ -42,9 +42,8 @@ fn commission_amounts(response: &Value) -> Vec<(i64, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn one_click_to_a_paid_commission() {
-    let t = TestApp::start().await;
+async fn one_click_to_a_paid_commission(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
 
     // Set-up through the API.
     let (status, program) = t
@@ -288,9 +287,8 @@ async fn one_click_to_a_paid_commission() {
     );
 }
 
-#[tokio::test]
-async fn a_refund_before_approval_reverses_the_commission() {
-    let t = TestApp::start().await;
+async fn a_refund_before_approval_reverses_the_commission(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
     let (_, program) = t
         .post("/api/v1/programs", &json!({"name": "P", "destination_url": "https://shop.example/", "hold_days": 14, "sale_percent_bp": 2500}))
         .await;
@@ -346,3 +344,8 @@ async fn a_refund_before_approval_reverses_the_commission() {
     let (_, reversed) = t.get("/api/v1/commissions?state=reversed").await;
     assert_eq!(reversed["data"].as_array().map(Vec::len), Some(2));
 }
+
+on_both_backends!(
+    one_click_to_a_paid_commission,
+    a_refund_before_approval_reverses_the_commission
+);

@@ -4,7 +4,10 @@
 //! SQL and migrations. Only the binary names a concrete backend.
 
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use async_trait::async_trait;
 pub use model::*;
@@ -304,6 +307,11 @@ pub trait Tx: Send {
     /// Inserts a job unless one with the same dedupe key exists.
     async fn enqueue_job(&mut self, job: &Job) -> Result<()>;
     async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Job>>;
+    /// Takes a due job for this write transaction: true if it is still due and no other
+    /// transaction holds it (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so a node never waits for
+    /// another node's job); false means skip it. The job's effects and `finish_job` then
+    /// commit together, so it runs once however many nodes poll.
+    async fn claim_job(&mut self, id: JobId, now: Timestamp) -> Result<bool>;
     async fn finish_job(&mut self, id: JobId, now: Timestamp) -> Result<()>;
     async fn retry_job(&mut self, id: JobId, error: &str, run_at: Timestamp) -> Result<()>;
 }

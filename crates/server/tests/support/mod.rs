@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tributary_app::App;
 use tributary_app::clock::ManualClock;
 use tributary_core::{Timestamp, WorkspaceId};
-use tributary_store::sqlite::SqliteStore;
+pub use tributary_store::testing::{Backend, TestDatabase};
 
 /// 2026-01-01T00:00:00Z.
 pub const START_MILLIS: i64 = 1_767_225_600_000;
@@ -22,18 +22,21 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub workspace_id: WorkspaceId,
     pub key: String,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 impl TestApp {
+    /// On the embedded default, SQLite.
     pub async fn start() -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let store = SqliteStore::open(&url).await.expect("open sqlite");
+        TestApp::start_on(Backend::Sqlite).await
+    }
+
+    /// On a fresh database of `backend` (PostgreSQL: a new database on the test server).
+    pub async fn start_on(backend: Backend) -> TestApp {
+        let database = TestDatabase::create(backend).await.expect("test database");
+        let store = database.open().await.expect("open store");
         let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START_MILLIS)));
-        let app = App::start(Arc::new(store), clock.clone())
-            .await
-            .expect("start app");
+        let app = App::start(store, clock.clone()).await.expect("start app");
         let (workspace, _) = tributary_app::admin::create_workspace(
             &app,
             "Test Co",
@@ -65,7 +68,7 @@ impl TestApp {
             clock,
             workspace_id: workspace.id,
             key,
-            _dir: dir,
+            _database: database,
         }
     }
 
@@ -138,4 +141,25 @@ pub async fn split(response: Response) -> (StatusCode, Value) {
 
 pub fn id(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_string()
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `<name>::sqlite` and
+/// `<name>::postgres`: the same story on both engines.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::support::Backend::Sqlite).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::support::Backend::Postgres).await
+                }
+            }
+        )+
+    };
 }

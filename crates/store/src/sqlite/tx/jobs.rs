@@ -46,6 +46,17 @@ pub fn due_jobs(db: &Connection, now: Timestamp, limit: u32) -> Result<Vec<Job>>
     )
 }
 
+pub fn claim_job(db: &Connection, id: JobId, now: Timestamp) -> Result<bool> {
+    // The one writer connection means nobody else can hold the job: due and not done is all.
+    let due = super::super::query::optional(
+        db,
+        "SELECT 1 FROM jobs WHERE id = ? AND done_at IS NULL AND run_at <= ?",
+        params![id.to_string(), now.millis()],
+        |_| Ok(()),
+    )?;
+    Ok(due.is_some())
+}
+
 pub fn finish_job(db: &Connection, id: JobId, now: Timestamp) -> Result<()> {
     execute(
         db,

@@ -454,6 +454,10 @@ impl Tx for SqliteTx {
         jobs::due_jobs(self.db(), now, limit)
     }
 
+    async fn claim_job(&mut self, id: JobId, now: Timestamp) -> Result<bool> {
+        jobs::claim_job(self.db(), id, now)
+    }
+
     async fn finish_job(&mut self, id: JobId, now: Timestamp) -> Result<()> {
         jobs::finish_job(self.db(), id, now)
     }

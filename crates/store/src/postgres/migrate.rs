@@ -1,0 +1,59 @@
+//! Schema migrations for PostgreSQL: the SQL files in `crates/store/migrations/postgres`,
+//! embedded at compile time, applied in order, each in its own transaction and recorded in
+//! `schema_migrations`. An advisory lock makes nodes that start together migrate one at a
+//! time: the second finds everything applied.
+
+use super::query::{Db, batch, execute, optional};
+use crate::Result;
+
+/// Every migration, in order: (version, SQL). Versions only grow; applied files never change.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// An arbitrary constant naming the migration lock.
+const MIGRATION_LOCK: i64 = 0x7472_6962_7574_6172; // "tributar"
+
+pub async fn run(db: &Db) -> Result<()> {
+    batch(db, "BEGIN").await?;
+    let applied = apply_all(db).await;
+    match applied {
+        Ok(()) => batch(db, "COMMIT").await,
+        Err(error) => {
+            let _ = batch(db, "ROLLBACK").await;
+            Err(error)
+        }
+    }
+}
+
+async fn apply_all(db: &Db) -> Result<()> {
+    execute(db, "SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    batch(
+        db,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .await?;
+    for &(version, sql) in MIGRATIONS {
+        let recorded = optional(
+            db,
+            "SELECT 1 AS one FROM schema_migrations WHERE version = $1",
+            &[&version],
+            |_| Ok(()),
+        )
+        .await?;
+        if recorded.is_some() {
+            continue;
+        }
+        batch(db, sql).await?;
+        execute(
+            db,
+            "INSERT INTO schema_migrations (version, applied_at)
+             VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT)",
+            &[&version],
+        )
+        .await?;
+        tracing::info!(version, "applied PostgreSQL migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,489 @@
+//! The PostgreSQL transaction. A write transaction runs at READ COMMITTED: writers on
+//! several connections and nodes run side by side, and take turns only where they must,
+//! through `lock_key` (an advisory lock held to the end of the transaction) and through
+//! conditional updates (`set_commission_state` changes a row only from the state the
+//! caller saw). A read transaction is REPEATABLE READ, READ ONLY: one snapshot from its
+//! first statement to its end, like SQLite's. The SQL lives in one module per area.
+
+mod accounts;
+mod commissions;
+mod events;
+mod jobs;
+mod ledger;
+mod programs;
+
+use super::query::{Db, batch, execute};
+use crate::*;
+use async_trait::async_trait;
+use tributary_core::attribution::{Binding, Touch};
+use tributary_core::commission::{CommissionState, StoredEvent};
+use tributary_core::ledger::{PartnerBalance, Transaction};
+
+/// One open transaction on a pooled connection. Dropping it without `commit` rolls it
+/// back (on a spawned task: rollback is a round trip) before the connection returns to the
+/// pool.
+pub struct PgTx {
+    db: Option<Db>,
+}
+
+impl PgTx {
+    pub async fn write(db: Db) -> Result<PgTx> {
+        batch(&db, "BEGIN ISOLATION LEVEL READ COMMITTED").await?;
+        Ok(PgTx { db: Some(db) })
+    }
+
+    pub async fn read(db: Db) -> Result<PgTx> {
+        batch(&db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        Ok(PgTx { db: Some(db) })
+    }
+
+    fn db(&self) -> &Db {
+        match &self.db {
+            Some(db) => db,
+            None => unreachable!("a PgTx holds its connection until commit or drop"),
+        }
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(async move {
+                        if let Err(error) = db.batch_execute("ROLLBACK").await {
+                            tracing::warn!(%error, "rollback failed; closing the connection");
+                            drop(deadpool_postgres::Object::take(db));
+                        }
+                    });
+                }
+                // No runtime to roll back on: close the connection, which aborts the
+                // transaction server-side, rather than return it to the pool mid-transaction.
+                Err(_) => drop(deadpool_postgres::Object::take(db)),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Tx for PgTx {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let db = self.db.take();
+        let Some(db) = db else {
+            return Ok(());
+        };
+        match batch(&db, "COMMIT").await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                // The transaction is over either way; never reuse a connection whose
+                // commit failed half way.
+                drop(deadpool_postgres::Object::take(db));
+                Err(error)
+            }
+        }
+    }
+
+    async fn savepoint(&mut self) -> Result<()> {
+        batch(self.db(), "SAVEPOINT request").await
+    }
+
+    async fn release_savepoint(&mut self) -> Result<()> {
+        batch(self.db(), "RELEASE SAVEPOINT request").await
+    }
+
+    async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        batch(
+            self.db(),
+            "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request",
+        )
+        .await
+    }
+
+    async fn lock_key(&mut self, scope: &str, key: &str) -> Result<()> {
+        execute(
+            self.db(),
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("{scope}:{key}")],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        accounts::setting(self.db(), key).await
+    }
+
+    async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()> {
+        accounts::put_setting_if_absent(self.db(), key, value).await
+    }
+
+    async fn insert_workspace(&mut self, workspace: &Workspace) -> Result<()> {
+        accounts::insert_workspace(self.db(), workspace).await
+    }
+
+    async fn workspace(&mut self, id: WorkspaceId) -> Result<Option<Workspace>> {
+        accounts::workspace(self.db(), id).await
+    }
+
+    async fn first_workspace(&mut self) -> Result<Option<Workspace>> {
+        accounts::first_workspace(self.db()).await
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<()> {
+        accounts::insert_user(self.db(), user).await
+    }
+
+    async fn user(&mut self, id: UserId) -> Result<Option<User>> {
+        accounts::user(self.db(), id).await
+    }
+
+    async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        accounts::user_by_email(self.db(), email).await
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> Result<()> {
+        accounts::insert_session(self.db(), session).await
+    }
+
+    async fn session(&mut self, token_hash: &str) -> Result<Option<Session>> {
+        accounts::session(self.db(), token_hash).await
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
+        accounts::delete_session(self.db(), token_hash).await
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
+        accounts::insert_api_key(self.db(), key).await
+    }
+
+    async fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>> {
+        accounts::api_key_by_hash(self.db(), key_hash).await
+    }
+
+    async fn insert_program(&mut self, program: &Program) -> Result<()> {
+        programs::insert_program(self.db(), program).await
+    }
+
+    async fn program(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: ProgramId,
+    ) -> Result<Option<Program>> {
+        programs::program(self.db(), workspace_id, id).await
+    }
+
+    async fn programs(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Program>> {
+        programs::programs(self.db(), workspace_id, page).await
+    }
+
+    async fn insert_plan_version(&mut self, version: &PlanVersion) -> Result<()> {
+        programs::insert_plan_version(self.db(), version).await
+    }
+
+    async fn plan_version(&mut self, id: PlanVersionId) -> Result<Option<PlanVersion>> {
+        programs::plan_version(self.db(), id).await
+    }
+
+    async fn insert_partner(&mut self, partner: &Partner) -> Result<()> {
+        programs::insert_partner(self.db(), partner).await
+    }
+
+    async fn partner(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: PartnerId,
+    ) -> Result<Option<Partner>> {
+        programs::partner(self.db(), workspace_id, id).await
+    }
+
+    async fn partners(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Partner>> {
+        programs::partners(self.db(), workspace_id, page).await
+    }
+
+    async fn partners_by_email(&mut self, email: &str) -> Result<Vec<Partner>> {
+        programs::partners_by_email(self.db(), email).await
+    }
+
+    async fn set_partner_password(&mut self, id: PartnerId, password_hash: &str) -> Result<()> {
+        programs::set_partner_password(self.db(), id, password_hash).await
+    }
+
+    async fn insert_enrollment(&mut self, enrollment: &Enrollment) -> Result<()> {
+        programs::insert_enrollment(self.db(), enrollment).await
+    }
+
+    async fn enrollment(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Option<Enrollment>> {
+        programs::enrollment(self.db(), program_id, partner_id).await
+    }
+
+    async fn enrollments(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Enrollment>> {
+        programs::enrollments(self.db(), workspace_id, partner_id, page).await
+    }
+
+    async fn insert_link(&mut self, link: &Link) -> Result<()> {
+        programs::insert_link(self.db(), link).await
+    }
+
+    async fn link(&mut self, workspace_id: WorkspaceId, id: LinkId) -> Result<Option<Link>> {
+        programs::link(self.db(), workspace_id, id).await
+    }
+
+    async fn link_by_id_any_workspace(&mut self, id: LinkId) -> Result<Option<Link>> {
+        programs::link_by_id_any_workspace(self.db(), id).await
+    }
+
+    async fn link_by_code(&mut self, code: &str) -> Result<Option<Link>> {
+        programs::link_by_code(self.db(), code).await
+    }
+
+    async fn links(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<LinkStats>> {
+        programs::links(self.db(), workspace_id, partner_id, page).await
+    }
+
+    async fn all_links(&mut self) -> Result<Vec<Link>> {
+        programs::all_links(self.db()).await
+    }
+
+    async fn customer_by_external_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        external_id: &str,
+    ) -> Result<Option<Customer>> {
+        events::customer_by_external_id(self.db(), workspace_id, external_id).await
+    }
+
+    async fn customer(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>> {
+        events::customer(self.db(), workspace_id, id).await
+    }
+
+    async fn insert_customer(&mut self, customer: &Customer) -> Result<()> {
+        events::insert_customer(self.db(), customer).await
+    }
+
+    async fn bind_customer(&mut self, id: CustomerId, binding: &Binding) -> Result<()> {
+        events::bind_customer(self.db(), id, binding).await
+    }
+
+    async fn customers(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Customer>> {
+        events::customers(self.db(), workspace_id, partner_id, page).await
+    }
+
+    async fn insert_touch(&mut self, customer_id: CustomerId, touch: &Touch) -> Result<()> {
+        events::insert_touch(self.db(), customer_id, touch).await
+    }
+
+    async fn touches(&mut self, customer_id: CustomerId) -> Result<Vec<Touch>> {
+        events::touches(self.db(), customer_id).await
+    }
+
+    async fn event_by_idempotency_key(
+        &mut self,
+        workspace_id: WorkspaceId,
+        key: &str,
+    ) -> Result<Option<EventRecord>> {
+        events::event_by_idempotency_key(self.db(), workspace_id, key).await
+    }
+
+    async fn insert_event(&mut self, event: &EventRecord) -> Result<()> {
+        events::insert_event(self.db(), event).await
+    }
+
+    async fn set_event_credit(
+        &mut self,
+        id: EventId,
+        partner_id: PartnerId,
+        link_id: Option<LinkId>,
+    ) -> Result<()> {
+        events::set_event_credit(self.db(), id, partner_id, link_id).await
+    }
+
+    async fn set_event_response(&mut self, id: EventId, response_json: &str) -> Result<()> {
+        events::set_event_response(self.db(), id, response_json).await
+    }
+
+    async fn customer_events(&mut self, customer_id: CustomerId) -> Result<Vec<StoredEvent>> {
+        events::customer_events(self.db(), customer_id).await
+    }
+
+    async fn events(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<EventRecord>> {
+        events::events(self.db(), workspace_id, page).await
+    }
+
+    async fn event(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: EventId,
+    ) -> Result<Option<EventRecord>> {
+        events::event(self.db(), workspace_id, id).await
+    }
+
+    async fn insert_commission(&mut self, commission: &CommissionRecord) -> Result<()> {
+        commissions::insert_commission(self.db(), commission).await
+    }
+
+    async fn commission(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CommissionId,
+    ) -> Result<Option<CommissionRecord>> {
+        commissions::commission(self.db(), workspace_id, id).await
+    }
+
+    async fn commissions(
+        &mut self,
+        workspace_id: WorkspaceId,
+        filter: &CommissionFilter,
+        page: Page,
+    ) -> Result<Vec<CommissionRecord>> {
+        commissions::commissions(self.db(), workspace_id, filter, page).await
+    }
+
+    async fn customer_commissions(
+        &mut self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<CommissionRecord>> {
+        commissions::customer_commissions(self.db(), customer_id).await
+    }
+
+    async fn set_commission_state(
+        &mut self,
+        id: CommissionId,
+        from: CommissionState,
+        to: CommissionState,
+        payout_batch_id: Option<PayoutBatchId>,
+    ) -> Result<bool> {
+        commissions::set_commission_state(self.db(), id, from, to, payout_batch_id).await
+    }
+
+    async fn approved_commissions(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        currency: Currency,
+    ) -> Result<Vec<CommissionRecord>> {
+        commissions::approved_commissions(self.db(), workspace_id, program_id, currency).await
+    }
+
+    async fn batch_commissions(
+        &mut self,
+        batch_id: PayoutBatchId,
+    ) -> Result<Vec<CommissionRecord>> {
+        commissions::batch_commissions(self.db(), batch_id).await
+    }
+
+    async fn insert_transaction(
+        &mut self,
+        header: &TransactionHeader,
+        transaction: &Transaction,
+    ) -> Result<()> {
+        ledger::insert_transaction(self.db(), header, transaction).await
+    }
+
+    async fn partner_balances(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<PartnerBalance>> {
+        ledger::partner_balances(self.db(), workspace_id, partner_id).await
+    }
+
+    async fn ledger_totals(&mut self, workspace_id: WorkspaceId) -> Result<Vec<(Currency, i64)>> {
+        ledger::ledger_totals(self.db(), workspace_id).await
+    }
+
+    async fn unbalanced_transactions(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<TransactionId>> {
+        ledger::unbalanced_transactions(self.db(), workspace_id).await
+    }
+
+    async fn insert_payout_batch(
+        &mut self,
+        batch: &PayoutBatch,
+        items: &[PayoutItem],
+    ) -> Result<()> {
+        ledger::insert_payout_batch(self.db(), batch, items).await
+    }
+
+    async fn payout_batch(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: PayoutBatchId,
+    ) -> Result<Option<PayoutBatch>> {
+        ledger::payout_batch(self.db(), workspace_id, id).await
+    }
+
+    async fn payout_batches(
+        &mut self,
+        workspace_id: WorkspaceId,
+        page: Page,
+    ) -> Result<Vec<PayoutBatch>> {
+        ledger::payout_batches(self.db(), workspace_id, page).await
+    }
+
+    async fn payout_items(&mut self, batch_id: PayoutBatchId) -> Result<Vec<PayoutItem>> {
+        ledger::payout_items(self.db(), batch_id).await
+    }
+
+    async fn mark_payout_batch_paid(
+        &mut self,
+        id: PayoutBatchId,
+        reference: &str,
+        paid_at: Timestamp,
+    ) -> Result<bool> {
+        ledger::mark_payout_batch_paid(self.db(), id, reference, paid_at).await
+    }
+
+    async fn enqueue_job(&mut self, job: &Job) -> Result<()> {
+        jobs::enqueue_job(self.db(), job).await
+    }
+
+    async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Job>> {
+        jobs::due_jobs(self.db(), now, limit).await
+    }
+
+    async fn claim_job(&mut self, id: JobId, now: Timestamp) -> Result<bool> {
+        let claimed = super::query::optional(
+            self.db(),
+            "SELECT 1 AS one FROM jobs WHERE id = $1 AND done_at IS NULL AND run_at <= $2
+             FOR UPDATE SKIP LOCKED",
+            &[&id.as_uuid(), &now.millis()],
+            |_| Ok(()),
+        )
+        .await?;
+        Ok(claimed.is_some())
+    }
+
+    async fn finish_job(&mut self, id: JobId, now: Timestamp) -> Result<()> {
+        jobs::finish_job(self.db(), id, now).await
+    }
+
+    async fn retry_job(&mut self, id: JobId, error: &str, run_at: Timestamp) -> Result<()> {
+        jobs::retry_job(self.db(), id, error, run_at).await
+    }
+}

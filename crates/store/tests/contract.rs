@@ -1,0 +1,332 @@
+//! The store contract: what every backend promises its callers, run on SQLite and on
+//! PostgreSQL alike (each test twice, `<name>::sqlite` and `<name>::postgres`, each on a
+//! fresh database). The queries themselves are exercised end to end by the app and server
+//! tests, which also run on both.
+
+use std::sync::Arc;
+use tributary_core::plan::Plan;
+use tributary_core::*;
+use tributary_store::testing::{Backend, TestDatabase};
+use tributary_store::*;
+use uuid::Uuid;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+async fn fresh(backend: Backend) -> (TestDatabase, Arc<dyn Store>) {
+    let database = TestDatabase::create(backend).await.expect("test database");
+    let store = database.open().await.expect("open");
+    store.migrate().await.expect("migrate");
+    (database, store)
+}
+
+fn workspace(name: &str) -> Workspace {
+    Workspace {
+        id: WorkspaceId(Uuid::now_v7()),
+        name: name.into(),
+        created_at: Timestamp::from_millis(T0),
+    }
+}
+
+fn usd() -> Currency {
+    Currency::parse("USD").expect("USD")
+}
+
+/// A workspace with one program, one partner and one link, committed.
+async fn seeded(store: &dyn Store) -> Link {
+    let ws = workspace("Seeded");
+    let program_id = ProgramId(Uuid::now_v7());
+    let version = PlanVersion {
+        id: PlanVersionId(Uuid::now_v7()),
+        program_id,
+        version: 1,
+        plan: Plan::simple(Some(Money::new(500, usd())), None),
+        created_at: ws.created_at,
+    };
+    let program = Program {
+        id: program_id,
+        workspace_id: ws.id,
+        name: "P".into(),
+        destination_url: "https://shop.example/".into(),
+        currency: usd(),
+        window_days: 30,
+        hold_days: 30,
+        min_payout_minor: 0,
+        plan_version_id: version.id,
+        created_at: ws.created_at,
+    };
+    let partner = Partner {
+        id: PartnerId(Uuid::now_v7()),
+        workspace_id: ws.id,
+        name: "Ada".into(),
+        email: "ada@partners.example".into(),
+        archetype: "reseller".into(),
+        payout_email: None,
+        password_hash: None,
+        created_at: ws.created_at,
+    };
+    let link = Link {
+        id: LinkId(Uuid::now_v7()),
+        workspace_id: ws.id,
+        program_id,
+        partner_id: partner.id,
+        code: "ada".into(),
+        destination_url: program.destination_url.clone(),
+        created_at: ws.created_at,
+    };
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&ws).await.expect("workspace");
+    tx.insert_program(&program).await.expect("program");
+    tx.insert_plan_version(&version).await.expect("plan");
+    tx.insert_partner(&partner).await.expect("partner");
+    tx.insert_link(&link).await.expect("link");
+    tx.commit().await.expect("commit");
+    link
+}
+
+fn job(at: i64) -> Job {
+    Job {
+        id: JobId(Uuid::now_v7()),
+        workspace_id: WorkspaceId(Uuid::now_v7()),
+        kind: "approve_commission".into(),
+        payload_json: "{}".into(),
+        dedupe_key: format!("test:{}", Uuid::now_v7()),
+        run_at: Timestamp::from_millis(at),
+        attempts: 0,
+        created_at: Timestamp::from_millis(at),
+    }
+}
+
+async fn migrating_twice_changes_nothing(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    store.migrate().await.expect("second migrate");
+    let mut tx = store.read().await.expect("read");
+    assert_eq!(tx.first_workspace().await.expect("query"), None);
+}
+
+async fn a_write_dropped_without_commit_is_rolled_back(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&workspace("Gone"))
+        .await
+        .expect("insert");
+    drop(tx);
+    // The next write gets a connection in a clean state.
+    let kept = workspace("Kept");
+    let mut tx = store.write().await.expect("write again");
+    tx.insert_workspace(&kept).await.expect("insert");
+    tx.commit().await.expect("commit");
+    let mut tx = store.read().await.expect("read");
+    assert_eq!(tx.first_workspace().await.expect("query"), Some(kept));
+}
+
+async fn a_duplicate_is_a_conflict_and_a_savepoint_undoes_only_its_part(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let first = workspace("First");
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&first).await.expect("insert");
+    tx.savepoint().await.expect("savepoint");
+    let duplicate = tx.insert_workspace(&first).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    tx.rollback_to_savepoint()
+        .await
+        .expect("rollback to savepoint");
+    tx.put_setting_if_absent("after", "yes")
+        .await
+        .expect("the transaction goes on after the savepoint");
+    tx.commit().await.expect("commit");
+    let mut tx = store.read().await.expect("read");
+    assert_eq!(tx.workspace(first.id).await.expect("query"), Some(first));
+    assert_eq!(
+        tx.setting("after").await.expect("setting").as_deref(),
+        Some("yes")
+    );
+}
+
+async fn readers_refuse_writes(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let mut tx = store.read().await.expect("read");
+    assert!(tx.insert_workspace(&workspace("No")).await.is_err());
+}
+
+async fn settings_keep_their_first_value(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let mut tx = store.write().await.expect("write");
+    tx.put_setting_if_absent("k", "first").await.expect("put");
+    tx.put_setting_if_absent("k", "second")
+        .await
+        .expect("put again");
+    tx.commit().await.expect("commit");
+    let mut tx = store.read().await.expect("read");
+    assert_eq!(
+        tx.setting("k").await.expect("get").as_deref(),
+        Some("first")
+    );
+}
+
+async fn a_finished_job_is_never_claimed_again(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let due = job(T0);
+    let later = job(T0 + 60_000);
+    let mut tx = store.write().await.expect("write");
+    tx.enqueue_job(&due).await.expect("enqueue");
+    tx.enqueue_job(&later).await.expect("enqueue");
+    // The same dedupe key again is ignored.
+    tx.enqueue_job(&Job {
+        id: JobId(Uuid::now_v7()),
+        ..due.clone()
+    })
+    .await
+    .expect("enqueue duplicate");
+    tx.commit().await.expect("commit");
+
+    let now = Timestamp::from_millis(T0 + 1);
+    let mut tx = store.read().await.expect("read");
+    let listed: Vec<JobId> = tx
+        .due_jobs(now, 10)
+        .await
+        .expect("due")
+        .iter()
+        .map(|job| job.id)
+        .collect();
+    assert_eq!(listed, vec![due.id]);
+    drop(tx);
+
+    let mut tx = store.write().await.expect("write");
+    assert!(
+        !tx.claim_job(later.id, now).await.expect("claim"),
+        "not due yet"
+    );
+    assert!(tx.claim_job(due.id, now).await.expect("claim"));
+    tx.finish_job(due.id, now).await.expect("finish");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.write().await.expect("write");
+    assert!(!tx.claim_job(due.id, now).await.expect("claim"), "done");
+    drop(tx);
+    let mut tx = store.read().await.expect("read");
+    assert!(tx.due_jobs(now, 10).await.expect("due").is_empty());
+}
+
+/// While one write transaction holds a job, another skips it rather than waiting.
+async fn a_held_job_is_skipped_by_other_writers(backend: Backend) {
+    if backend == Backend::Sqlite {
+        // One writer at a time by construction: a second writer cannot even begin.
+        return;
+    }
+    let (_db, store) = fresh(backend).await;
+    let due = job(T0);
+    let mut tx = store.write().await.expect("write");
+    tx.enqueue_job(&due).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let now = Timestamp::from_millis(T0);
+    let mut first = store.write().await.expect("first");
+    assert!(first.claim_job(due.id, now).await.expect("claim"));
+    let mut second = store.write().await.expect("second");
+    assert!(!second.claim_job(due.id, now).await.expect("claim"));
+    drop(second);
+    first.finish_job(due.id, now).await.expect("finish");
+    first.commit().await.expect("commit");
+}
+
+async fn click_batches_count_per_link_across_months(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let link = seeded(store.as_ref()).await;
+    let click = |n: i64, at: i64, is_bot: bool| Click {
+        id: format!("click-{n}"),
+        workspace_id: link.workspace_id,
+        link_id: link.id,
+        partner_id: link.partner_id,
+        at: Timestamp::from_millis(at),
+        ip_hash: "h".into(),
+        user_agent: "ua".into(),
+        referrer: (n % 2 == 0).then(|| "https://blog.example/".into()),
+        is_bot,
+    };
+    // December and January: two months, so two click partitions on PostgreSQL.
+    let batch: Vec<Click> = (0..10)
+        .map(|n| click(n, T0 - 86_400_000 + n * 3_600_000, n == 3))
+        .collect();
+    store.append_clicks(&batch).await.expect("append");
+    store
+        .append_clicks(&[click(10, T0 + 5, false)])
+        .await
+        .expect("append again");
+    let mut tx = store.read().await.expect("read");
+    let stats = tx
+        .links(link.workspace_id, None, Page::default())
+        .await
+        .expect("links");
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].clicks, stats[0].bot_clicks), (11, 1));
+}
+
+/// Writers that lock one key take turns; another key does not wait.
+async fn writers_on_one_key_take_turns(backend: Backend) {
+    if backend == Backend::Sqlite {
+        // One writer at a time by construction: a second writer cannot even begin.
+        return;
+    }
+    let (_db, store) = fresh(backend).await;
+    let mut first = store.write().await.expect("first");
+    first.lock_key("test", "k").await.expect("lock");
+    let mut other = store.write().await.expect("other");
+    other
+        .lock_key("test", "other")
+        .await
+        .expect("another key is free at once");
+    other.commit().await.expect("commit other");
+
+    let second_store = store.clone();
+    let second = tokio::spawn(async move {
+        let mut second = second_store.write().await.expect("second");
+        second.lock_key("test", "k").await.expect("lock");
+        // Runs only once the first has committed: it sees the first's row.
+        let seen = second.setting("winner").await.expect("get");
+        second
+            .put_setting_if_absent("winner", "second")
+            .await
+            .expect("put");
+        second.commit().await.expect("commit");
+        seen
+    });
+    first
+        .put_setting_if_absent("winner", "first")
+        .await
+        .expect("put");
+    first.commit().await.expect("commit first");
+    let seen_by_second = second.await.expect("second task");
+    assert_eq!(seen_by_second.as_deref(), Some("first"));
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+on_both_backends!(
+    migrating_twice_changes_nothing,
+    a_write_dropped_without_commit_is_rolled_back,
+    a_duplicate_is_a_conflict_and_a_savepoint_undoes_only_its_part,
+    readers_refuse_writes,
+    settings_keep_their_first_value,
+    a_finished_job_is_never_claimed_again,
+    a_held_job_is_skipped_by_other_writers,
+    click_batches_count_per_link_across_months,
+    writers_on_one_key_take_turns,
+);
