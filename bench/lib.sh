@@ -40,6 +40,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    drop_bench_database
     if [ -n "$WORK_DIR" ] && [ -d "$WORK_DIR" ]; then
         if [ "$status" -ne 0 ] || [ "${KEEP_WORK_DIR:-0}" = 1 ]; then
             log "logs kept in $WORK_DIR"
@@ -113,16 +114,41 @@ wait_http() {
     done
 }
 
+# Sets BENCH_DATABASE_URL, the database the demo runs on: a SQLite file in the work directory, or with
+# BACKEND=postgres a fresh database on PG_URL's server (default
+# postgres://postgres@127.0.0.1:5432), dropped on exit.
+BENCH_PG_DATABASE=""
+bench_database() {
+    if [ "${BACKEND:-sqlite}" = postgres ]; then
+        local server="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+        BENCH_PG_DATABASE="tributary_bench_$$_$RANDOM"
+        psql "$server/postgres" -qc "CREATE DATABASE $BENCH_PG_DATABASE" >/dev/null ||
+            die "cannot create a database on $server"
+        BENCH_PG_SERVER="$server"
+        BENCH_DATABASE_URL="$server/$BENCH_PG_DATABASE"
+    else
+        BENCH_DATABASE_URL="sqlite://$WORK_DIR/bench.db"
+    fi
+}
+
+drop_bench_database() {
+    if [ -n "$BENCH_PG_DATABASE" ]; then
+        psql "$BENCH_PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_PG_DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+}
+
 # Starts `tributary demo` on a fresh SQLite file and a free port. Sets TRIBUTARY_PID,
 # TRIBUTARY_ADDR, DEMO_LOG. The demo prints its logins, key and link, then serves.
 start_demo() {
-    local port
+    local port database
     port="$(free_port)"
     TRIBUTARY_ADDR="127.0.0.1:$port"
     DEMO_LOG="$WORK_DIR/tributary.log"
-    log "starting tributary demo on $TRIBUTARY_ADDR ($WORK_DIR/bench.db)"
+    bench_database
+    database="$BENCH_DATABASE_URL"
+    log "starting tributary demo on $TRIBUTARY_ADDR ($database)"
     RUST_LOG="${RUST_LOG:-warn}" "$TRIBUTARY_BIN" demo \
-        --database "sqlite://$WORK_DIR/bench.db" \
+        --database "$database" \
         --listen "$TRIBUTARY_ADDR" >"$DEMO_LOG" 2>&1 &
     TRIBUTARY_PID=$!
     STARTED_PIDS+=("$TRIBUTARY_PID")

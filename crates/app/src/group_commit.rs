@@ -36,7 +36,17 @@ impl IngestQueue {
         metrics: Arc<Metrics>,
     ) -> IngestQueue {
         let (sender, receiver) = mpsc::channel(QUEUE_LEN);
-        tokio::spawn(run(store, clock, metrics, receiver));
+        // One committer per write transaction worth running at once (SQLite: one). Each
+        // takes whatever is waiting when it is free, so groups stay large under load.
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..store.parallel_writers() {
+            tokio::spawn(run(
+                store.clone(),
+                clock.clone(),
+                metrics.clone(),
+                receiver.clone(),
+            ));
+        }
         IngestQueue { sender }
     }
 
@@ -57,16 +67,23 @@ async fn run(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    mut receiver: mpsc::Receiver<Pending>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
 ) {
-    while let Some(first) = receiver.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
+    loop {
+        let group = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
             }
-        }
+            group
+        };
         commit_group(store.as_ref(), clock.as_ref(), &metrics, group).await;
     }
 }

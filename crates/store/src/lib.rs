@@ -89,6 +89,11 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// Short name of the backend, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
+    /// How many write transactions are worth running at once: 1 where writers queue for
+    /// one lock anyway (SQLite); more where they run side by side (PostgreSQL).
+    fn parallel_writers(&self) -> usize {
+        1
+    }
 }
 
 /// One transaction. Dropping it without `commit` rolls it back.

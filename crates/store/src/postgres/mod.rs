@@ -26,6 +26,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct PgStore {
     pool: Pool,
+    pool_size: usize,
     /// Months whose click partition this process has already made sure of.
     click_partitions: Mutex<HashSet<i64>>,
 }
@@ -56,6 +57,7 @@ impl PgStore {
             .map_err(|error| StoreError::Database(format!("connection pool: {error}")))?;
         Ok(PgStore {
             pool,
+            pool_size: pool_size.max(1),
             click_partitions: Mutex::new(HashSet::new()),
         })
     }
@@ -98,5 +100,10 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn parallel_writers(&self) -> usize {
+        // Leave a quarter of the pool to readers, the click writer and jobs.
+        (self.pool_size * 3 / 4).max(1)
     }
 }
