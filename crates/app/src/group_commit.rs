@@ -7,7 +7,7 @@
 //! so latency under light load is one commit.
 
 use crate::clock::Clock;
-use crate::ingest::{Ingested, Submission, ingest_in};
+use crate::ingest::{Ingested, Submission, ingest_in, keys_to_lock};
 use crate::metrics::Metrics;
 use crate::{AppError, AppResult};
 use std::sync::Arc;
@@ -111,6 +111,20 @@ async fn commit_group(
         Ok(tx) => tx,
         Err(error) => return fail_all(group, &error.to_string()),
     };
+    // Every lock the group's events will take, at once and in one order: one round trip
+    // instead of two per event, and no two groups ever wait on each other in a cycle.
+    let locks: Vec<(&'static str, String)> = group
+        .iter()
+        .flat_map(|pending| keys_to_lock(&pending.submission))
+        .collect();
+    let lock_refs: Vec<(&str, &str)> = locks
+        .iter()
+        .map(|(scope, key)| (*scope, key.as_str()))
+        .collect();
+    if let Err(error) = tx.lock_keys(&lock_refs).await {
+        drop(tx);
+        return fail_all(group, &error.to_string());
+    }
     let now = clock.now();
     let mut results = Vec::with_capacity(size);
     for pending in &group {

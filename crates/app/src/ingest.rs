@@ -321,6 +321,25 @@ pub struct Submission {
 }
 
 /// Ingests one event inside `tx` (the caller commits).
+/// The `(scope, key)` locks an event's ingestion takes: its idempotency key and its
+/// customer (see [`tributary_store::Tx::lock_key`]).
+pub fn keys_to_lock(submission: &Submission) -> [(&'static str, String); 2] {
+    let workspace_id = submission.workspace_id;
+    [
+        (
+            "idempotency",
+            format!("{workspace_id}:{}", submission.idempotency_key),
+        ),
+        (
+            "customer",
+            format!(
+                "{workspace_id}:{}",
+                submission.request.facts.customer_external_id
+            ),
+        ),
+    ]
+}
+
 pub async fn ingest_in(
     tx: &mut dyn Tx,
     submission: &Submission,
@@ -331,9 +350,10 @@ pub async fn ingest_in(
     let request = &submission.request;
     let click = submission.click;
     // Where writers run side by side (PostgreSQL), requests with one key, and events of one
-    // customer, take turns: the second sees what the first committed.
-    tx.lock_key("idempotency", &format!("{workspace_id}:{idempotency_key}"))
-        .await?;
+    // customer, take turns: the second sees what the first committed. (The group committer
+    // usually holds both already; then these cost nothing.)
+    let [idempotency_lock, customer_lock] = keys_to_lock(submission);
+    tx.lock_key(idempotency_lock.0, &idempotency_lock.1).await?;
     if let Some(existing) = tx
         .event_by_idempotency_key(workspace_id, idempotency_key)
         .await?
@@ -350,11 +370,7 @@ pub async fn ingest_in(
     }
 
     // The customer, created on first sight.
-    tx.lock_key(
-        "customer",
-        &format!("{workspace_id}:{}", request.facts.customer_external_id),
-    )
-    .await?;
+    tx.lock_key(customer_lock.0, &customer_lock.1).await?;
     let customer = match tx
         .customer_by_external_id(workspace_id, &request.facts.customer_external_id)
         .await?

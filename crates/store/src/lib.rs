@@ -111,6 +111,15 @@ pub trait Tx: Send {
     /// handling the same idempotency key or the same customer take turns. A no-op where
     /// the backend already runs one writer at a time (SQLite).
     async fn lock_key(&mut self, scope: &str, key: &str) -> Result<()>;
+    /// Takes several `(scope, key)` locks at once, in one order every writer uses (so groups
+    /// of requests never wait on each other in a cycle). Later `lock_key` calls for a held
+    /// key cost nothing.
+    async fn lock_keys(&mut self, keys: &[(&str, &str)]) -> Result<()> {
+        for (scope, key) in keys {
+            self.lock_key(scope, key).await?;
+        }
+        Ok(())
+    }
 
     // Settings (server secrets live here so every node shares them).
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;

@@ -1,6 +1,11 @@
 -- Tributary schema, PostgreSQL. The same tables as SQLite's: times are BIGINT milliseconds
 -- since the Unix epoch, ids are UUID, money is BIGINT minor units beside an ISO-4217 code,
 -- JSON is TEXT (kept byte for byte: an idempotent replay answers the stored bytes).
+--
+-- The high-volume tables (customers, events, commissions, ledger_transactions) carry
+-- `workspace_id` without a foreign key: every insert would share-lock the one workspace row,
+-- and writers running side by side would contend on that row's lock. Workspaces are never
+-- deleted, and every insert copies the id from a row that has the foreign key.
 
 CREATE TABLE workspaces (
     id UUID PRIMARY KEY,
@@ -123,7 +128,7 @@ CREATE TABLE link_daily (
 
 CREATE TABLE customers (
     id UUID PRIMARY KEY,
-    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    workspace_id UUID NOT NULL, -- not a foreign key: see the header
     external_id TEXT NOT NULL,
     partner_id UUID,
     program_id UUID,
@@ -149,7 +154,7 @@ CREATE TABLE touches (
 
 CREATE TABLE events (
     id UUID PRIMARY KEY,
-    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    workspace_id UUID NOT NULL, -- not a foreign key: see the header
     idempotency_key TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -174,7 +179,7 @@ CREATE INDEX events_workspace_received ON events(workspace_id, received_at);
 
 CREATE TABLE commissions (
     id UUID PRIMARY KEY,
-    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    workspace_id UUID NOT NULL, -- not a foreign key: see the header
     program_id UUID NOT NULL REFERENCES programs(id),
     partner_id UUID NOT NULL REFERENCES partners(id),
     customer_id UUID NOT NULL REFERENCES customers(id),
@@ -198,7 +203,7 @@ CREATE INDEX commissions_batch ON commissions(payout_batch_id) WHERE payout_batc
 
 CREATE TABLE ledger_transactions (
     id UUID PRIMARY KEY,
-    workspace_id UUID NOT NULL REFERENCES workspaces(id),
+    workspace_id UUID NOT NULL, -- not a foreign key: see the header
     kind TEXT NOT NULL,
     source_type TEXT NOT NULL,
     source_id TEXT NOT NULL,

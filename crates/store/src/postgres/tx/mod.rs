@@ -13,6 +13,8 @@ mod ledger;
 mod programs;
 
 use super::query::{Db, batch, execute};
+use std::collections::HashSet;
+use std::future::Future;
 use crate::*;
 use async_trait::async_trait;
 use tributary_core::attribution::{Binding, Touch};
@@ -22,27 +24,66 @@ use tributary_core::ledger::{PartnerBalance, Transaction};
 /// One open transaction on a pooled connection. Dropping it without `commit` rolls it
 /// back (on a spawned task: rollback is a round trip) before the connection returns to the
 /// pool.
+///
+/// Savepoints cost no round trip of their own: `SAVEPOINT` and `RELEASE` wait in `pending`
+/// and go out on the wire just ahead of the next statement (or the commit), which is
+/// answered after them, so a failure of theirs surfaces there (a transaction whose
+/// savepoint failed is aborted, and the next statement says so). On a loopback round trip
+/// of ~0.25 ms, that is two of an ingested event's round trips saved.
 pub struct PgTx {
     db: Option<Db>,
+    pending: Option<&'static str>,
+    /// Advisory locks taken outside any savepoint (they last to the end of the transaction;
+    /// one taken inside a savepoint is released if the savepoint is rolled back).
+    held: HashSet<String>,
+    in_savepoint: bool,
 }
 
 impl PgTx {
     pub async fn write(db: Db) -> Result<PgTx> {
         batch(&db, "BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-        Ok(PgTx { db: Some(db) })
+        Ok(PgTx::new(db))
     }
 
     pub async fn read(db: Db) -> Result<PgTx> {
         batch(&db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-        Ok(PgTx { db: Some(db) })
+        Ok(PgTx::new(db))
     }
 
-    fn db(&self) -> &Db {
-        match &self.db {
-            Some(db) => db,
-            None => unreachable!("a PgTx holds its connection until commit or drop"),
+    fn new(db: Db) -> PgTx {
+        PgTx {
+            db: Some(db),
+            pending: None,
+            held: HashSet::new(),
+            in_savepoint: false,
         }
     }
+
+    /// The connection, with any pending savepoint command sent ahead.
+    fn db(&mut self) -> &Db {
+        let Some(db) = &self.db else {
+            unreachable!("a PgTx holds its connection until commit or drop")
+        };
+        if let Some(command) = self.pending.take() {
+            send_ahead(db, command);
+        }
+        db
+    }
+}
+
+/// Puts `command` on the connection's wire now without waiting for its answer: tokio-postgres
+/// sends a request when its future is first polled, and the connection answers requests in
+/// order, so whatever is sent next runs after it. The answer itself is dropped.
+fn send_ahead(db: &Db, command: &'static str) {
+    let future = std::pin::pin!(db.batch_execute(command));
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    // Ready only if it already failed (the connection is closed); the next statement reports
+    // that too.
+    let _ = future.poll(&mut context);
+}
+
+fn scoped(scope: &str, key: &str) -> String {
+    format!("{scope}:{key}")
 }
 
 impl Drop for PgTx {
@@ -68,11 +109,16 @@ impl Drop for PgTx {
 #[async_trait]
 impl Tx for PgTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
+        let pending = self.pending.take();
         let db = self.db.take();
         let Some(db) = db else {
             return Ok(());
         };
-        match batch(&db, "COMMIT").await {
+        let sql = match pending {
+            Some(command) => format!("{command}; COMMIT"),
+            None => "COMMIT".to_string(),
+        };
+        match batch(&db, &sql).await {
             Ok(()) => Ok(()),
             Err(error) => {
                 // The transaction is over either way; never reuse a connection whose
@@ -84,14 +130,31 @@ impl Tx for PgTx {
     }
 
     async fn savepoint(&mut self) -> Result<()> {
-        batch(self.db(), "SAVEPOINT request").await
+        if let Some(command) = self.pending.take() {
+            // A RELEASE still waiting: it goes out first.
+            send_ahead(self.db(), command);
+        }
+        self.pending = Some("SAVEPOINT request");
+        self.in_savepoint = true;
+        Ok(())
     }
 
     async fn release_savepoint(&mut self) -> Result<()> {
-        batch(self.db(), "RELEASE SAVEPOINT request").await
+        self.in_savepoint = false;
+        self.pending = match self.pending {
+            // Nothing ran inside it: neither command needs to be sent.
+            Some("SAVEPOINT request") => None,
+            _ => Some("RELEASE SAVEPOINT request"),
+        };
+        Ok(())
     }
 
     async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.in_savepoint = false;
+        if self.pending == Some("SAVEPOINT request") {
+            self.pending = None;
+            return Ok(());
+        }
         batch(
             self.db(),
             "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request",
@@ -100,12 +163,46 @@ impl Tx for PgTx {
     }
 
     async fn lock_key(&mut self, scope: &str, key: &str) -> Result<()> {
+        let name = scoped(scope, key);
+        if self.held.contains(&name) {
+            return Ok(());
+        }
         execute(
             self.db(),
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&format!("{scope}:{key}")],
+            &[&name],
         )
         .await?;
+        if !self.in_savepoint {
+            self.held.insert(name);
+        }
+        Ok(())
+    }
+
+    async fn lock_keys(&mut self, keys: &[(&str, &str)]) -> Result<()> {
+        let mut names: Vec<String> = keys
+            .iter()
+            .map(|(scope, key)| scoped(scope, key))
+            .filter(|name| !self.held.contains(name))
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        // One order for every writer on every node, so two groups never wait on each other
+        // in a cycle.
+        names.sort();
+        names.dedup();
+        execute(
+            self.db(),
+            "SELECT pg_advisory_xact_lock(hashtextextended(name, 0))
+             FROM unnest($1::TEXT[]) WITH ORDINALITY AS wanted(name, position)
+             ORDER BY position",
+            &[&names],
+        )
+        .await?;
+        if !self.in_savepoint {
+            self.held.extend(names);
+        }
         Ok(())
     }
 
