@@ -13,10 +13,10 @@ mod ledger;
 mod programs;
 
 use super::query::{Db, batch, execute};
-use std::collections::HashSet;
-use std::future::Future;
 use crate::*;
 use async_trait::async_trait;
+use std::collections::HashSet;
+use std::future::Future;
 use tributary_core::attribution::{Binding, Touch};
 use tributary_core::commission::{CommissionState, StoredEvent};
 use tributary_core::ledger::{PartnerBalance, Transaction};
