@@ -4,6 +4,7 @@
 //! buffer's contents at a crash, and the self-describing `tclid` keeps a lost click's
 //! conversion attributable.
 
+use crate::event_log::NatsLog;
 use crate::metrics::Metrics;
 use crate::{App, AppResult};
 use rand::RngCore;
@@ -64,10 +65,27 @@ pub struct ClickLog {
     metrics: Arc<Metrics>,
 }
 
+/// Where the click log's writer puts a batch: the store (tiers 0 and 1) or the event log
+/// (tier 2, where workers move it into the store).
+#[derive(Clone)]
+pub enum ClickSink {
+    Store(Arc<dyn Store>),
+    Log(NatsLog),
+}
+
+impl ClickSink {
+    async fn append(&self, clicks: &[Click]) -> AppResult<()> {
+        match self {
+            ClickSink::Store(store) => Ok(store.append_clicks(clicks).await?),
+            ClickSink::Log(log) => log.publish_clicks(clicks).await,
+        }
+    }
+}
+
 impl ClickLog {
-    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> ClickLog {
+    pub fn start(sink: ClickSink, metrics: Arc<Metrics>) -> ClickLog {
         let (sender, receiver) = mpsc::channel(CLICK_BUFFER);
-        tokio::spawn(write_clicks(store, receiver, metrics.clone()));
+        tokio::spawn(write_clicks(sink, receiver, metrics.clone()));
         ClickLog { sender, metrics }
     }
 
@@ -92,7 +110,7 @@ impl ClickLog {
 }
 
 async fn write_clicks(
-    store: Arc<dyn Store>,
+    sink: ClickSink,
     mut receiver: mpsc::Receiver<Message>,
     metrics: Arc<Metrics>,
 ) {
@@ -111,7 +129,7 @@ async fn write_clicks(
                 Ok(Message::Click(click)) => {
                     batch.push(click);
                     if batch.len() >= CLICK_BATCH {
-                        write_batch(store.as_ref(), &metrics, &mut batch).await;
+                        write_batch(&sink, &metrics, &mut batch).await;
                     }
                 }
                 Ok(Message::Flush(done)) => waiters.push(done),
@@ -122,7 +140,7 @@ async fn write_clicks(
                 }
             }
         }
-        write_batch(store.as_ref(), &metrics, &mut batch).await;
+        write_batch(&sink, &metrics, &mut batch).await;
         for done in waiters.drain(..) {
             let _ = done.send(());
         }
@@ -132,11 +150,18 @@ async fn write_clicks(
     }
 }
 
-async fn write_batch(store: &dyn Store, metrics: &Metrics, batch: &mut Vec<Click>) {
+async fn write_batch(sink: &ClickSink, metrics: &Metrics, batch: &mut Vec<Click>) {
     if batch.is_empty() {
         return;
     }
-    match store.append_clicks(batch).await {
+    match sink.append(batch).await {
+        // Published to the event log, a batch is counted as written by the worker that
+        // stores it.
+        Ok(()) if matches!(sink, ClickSink::Log(_)) => {
+            metrics
+                .clicks_published
+                .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(()) => {
             metrics
                 .clicks_written

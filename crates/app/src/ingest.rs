@@ -279,12 +279,70 @@ pub struct Ingested {
     pub response_json: String,
     /// Whether this answer came from an earlier request with the same key.
     pub replayed: bool,
+    /// Logged for a worker to process (tier 2): durable, not yet processed.
+    pub queued: bool,
 }
 
 /// Stores and processes one event. Same key and same body → the first answer again; same
 /// key and another body → conflict; nothing is written on any error. The event is committed
 /// together with whatever else arrived at the same moment (group commit, see
 /// [`crate::group_commit`]), and is durable before this returns.
+/// An event as the API received it: validated here, then processed now (tiers 0 and 1)
+/// or logged for a worker (tier 2).
+pub async fn accept(
+    app: &App,
+    workspace_id: WorkspaceId,
+    idempotency_key: &str,
+    body: &Value,
+) -> AppResult<Ingested> {
+    let received_at = app.now();
+    let request = parse_event(body, received_at)?;
+    let Some(log) = &app.event_log else {
+        return ingest(app, workspace_id, idempotency_key, request).await;
+    };
+    validate_idempotency_key(idempotency_key)?;
+    if let Some(facts_click) = request.facts.click_id.as_deref() {
+        clickid::decode(&app.secrets.click_key, facts_click)
+            .map_err(|error| AppError::invalid("click_id", error.to_string()))?;
+    }
+    // Already processed: answer as the store would (replay, or 409 for another body).
+    let existing = app
+        .store
+        .read()
+        .await?
+        .event_by_idempotency_key(workspace_id, idempotency_key)
+        .await?;
+    if let Some(existing) = existing {
+        if existing.request_hash == request.request_hash {
+            return Ok(Ingested {
+                response_json: existing.response_json,
+                replayed: true,
+                queued: false,
+            });
+        }
+        return Err(AppError::Conflict(
+            "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
+        ));
+    }
+    log.publish_event(&crate::event_log::LoggedEvent {
+        workspace_id,
+        idempotency_key: idempotency_key.to_string(),
+        body: body.clone(),
+        received_at: received_at.millis(),
+    })
+    .await?;
+    crate::metrics::Metrics::incr(&app.metrics.events_published);
+    Ok(Ingested {
+        response_json: json!({
+            "status": "accepted",
+            "idempotency_key": idempotency_key,
+        })
+        .to_string(),
+        replayed: false,
+        queued: true,
+    })
+}
+
 pub async fn ingest(
     app: &App,
     workspace_id: WorkspaceId,
@@ -320,7 +378,6 @@ pub struct Submission {
     pub click: Option<clickid::ClickFacts>,
 }
 
-/// Ingests one event inside `tx` (the caller commits).
 /// The `(scope, key)` locks an event's ingestion takes: its idempotency key and its
 /// customer (see [`tributary_store::Tx::lock_key`]).
 pub fn keys_to_lock(submission: &Submission) -> [(&'static str, String); 2] {
@@ -340,6 +397,7 @@ pub fn keys_to_lock(submission: &Submission) -> [(&'static str, String); 2] {
     ]
 }
 
+/// Ingests one event inside `tx` (the caller commits).
 pub async fn ingest_in(
     tx: &mut dyn Tx,
     submission: &Submission,
@@ -362,6 +420,7 @@ pub async fn ingest_in(
             return Ok(Ingested {
                 response_json: existing.response_json,
                 replayed: true,
+                queued: false,
             });
         }
         return Err(AppError::Conflict(
@@ -460,6 +519,7 @@ pub async fn ingest_in(
     Ok(Ingested {
         response_json: response,
         replayed: false,
+        queued: false,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clicks;
 pub mod clock;
 pub mod error;
+pub mod event_log;
 pub mod group_commit;
 pub mod ingest;
 pub mod jobs;
@@ -37,17 +38,33 @@ pub struct Parts {
     pub metrics: Arc<metrics::Metrics>,
     pub ingest_queue: group_commit::IngestQueue,
     pub api_keys: Arc<auth::ApiKeyCache>,
+    /// Tier 2: the edge publishes here instead of writing to the store.
+    pub event_log: Option<event_log::NatsLog>,
 }
 
 impl App {
     /// Migrates the store, loads or creates the server secrets, warms the link cache and
     /// starts the click writer and the ingestion group committer.
     pub async fn start(store: Arc<dyn Store>, clock: Arc<dyn clock::Clock>) -> AppResult<App> {
+        App::start_with(store, clock, None).await
+    }
+
+    /// As [`App::start`]; with an event log, clicks and events are published to it and
+    /// workers move them into the store (tier 2).
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn clock::Clock>,
+        event_log: Option<event_log::NatsLog>,
+    ) -> AppResult<App> {
         store.migrate().await?;
         let secrets = Arc::new(secrets::Secrets::load_or_create(store.as_ref()).await?);
         let links = Arc::new(clicks::LinkCache::load(store.as_ref()).await?);
         let metrics = Arc::new(metrics::Metrics::default());
-        let clicks = clicks::ClickLog::start(store.clone(), metrics.clone());
+        let sink = match &event_log {
+            Some(log) => clicks::ClickSink::Log(log.clone()),
+            None => clicks::ClickSink::Store(store.clone()),
+        };
+        let clicks = clicks::ClickLog::start(sink, metrics.clone());
         let ingest_queue =
             group_commit::IngestQueue::start(store.clone(), clock.clone(), metrics.clone());
         Ok(App {
@@ -60,6 +77,7 @@ impl App {
                 metrics,
                 ingest_queue,
                 api_keys: Arc::new(auth::ApiKeyCache::default()),
+                event_log,
             }),
         })
     }

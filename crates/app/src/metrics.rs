@@ -11,6 +11,8 @@ pub struct Metrics {
     pub clicks_bot: AtomicU64,
     pub clicks_dropped: AtomicU64,
     pub clicks_written: AtomicU64,
+    pub clicks_published: AtomicU64,
+    pub events_published: AtomicU64,
     pub click_write_errors: AtomicU64,
     pub events_ingested: AtomicU64,
     pub events_replayed: AtomicU64,
@@ -25,7 +27,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 12] = [
+        let rows: [(&str, &str, &AtomicU64); 14] = [
             (
                 "tributary_http_requests_total",
                 "HTTP requests served",
@@ -53,8 +55,18 @@ impl Metrics {
             ),
             (
                 "tributary_clicks_written_total",
-                "Clicks written to the click log",
+                "Clicks written to the store",
                 &self.clicks_written,
+            ),
+            (
+                "tributary_clicks_published_total",
+                "Clicks acknowledged by the event log (tier 2)",
+                &self.clicks_published,
+            ),
+            (
+                "tributary_events_published_total",
+                "Events acknowledged by the event log (tier 2)",
+                &self.events_published,
             ),
             (
                 "tributary_click_write_errors_total",

@@ -37,10 +37,11 @@ async fn create_event(
             message: format!("malformed JSON body: {error}"),
         })
     })?;
-    let request = ingest::parse_event(&value, app.now())?;
-    let answer = ingest::ingest(&app, caller.workspace_id, key, request).await?;
+    let answer = ingest::accept(&app, caller.workspace_id, key, &value).await?;
     let status = if answer.replayed {
         StatusCode::OK
+    } else if answer.queued {
+        StatusCode::ACCEPTED
     } else {
         StatusCode::CREATED
     };

@@ -8,6 +8,28 @@ use std::sync::Mutex;
 use uuid::Uuid;
 
 pub async fn append_clicks(db: &Db, known: &Mutex<HashSet<i64>>, clicks: &[Click]) -> Result<()> {
+    append(db, known, clicks, None).await.map(|_| ())
+}
+
+/// Appends clicks consumed from the event log, recording `(stream, sequence)` in the same
+/// transaction, and committed durably (the log forgets the batch once it is acknowledged).
+/// False, with nothing written, when that sequence was applied before.
+pub async fn append_logged_clicks(
+    db: &Db,
+    known: &Mutex<HashSet<i64>>,
+    clicks: &[Click],
+    stream: &str,
+    sequence: u64,
+) -> Result<bool> {
+    append(db, known, clicks, Some((stream, sequence))).await
+}
+
+async fn append(
+    db: &Db,
+    known: &Mutex<HashSet<i64>>,
+    clicks: &[Click],
+    logged: Option<(&str, u64)>,
+) -> Result<bool> {
     let months: BTreeSet<i64> = clicks.iter().map(|c| month_of(c.at.millis())).collect();
     for month in months {
         let seen = known
@@ -22,9 +44,35 @@ pub async fn append_clicks(db: &Db, known: &Mutex<HashSet<i64>>, clicks: &[Click
         }
     }
     batch(db, "BEGIN").await?;
-    let written = write(db, clicks).await;
+    let written = async {
+        match logged {
+            Some((stream, sequence)) => {
+                let sequence = i64::try_from(sequence).map_err(|_| {
+                    StoreError::Database(format!("log sequence {sequence} out of range"))
+                })?;
+                let fresh = execute(
+                    db,
+                    "INSERT INTO log_applied (stream, sequence, applied_at)
+                     VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT)
+                     ON CONFLICT DO NOTHING",
+                    &[&stream, &sequence],
+                )
+                .await?;
+                if fresh == 0 {
+                    return Ok(false);
+                }
+            }
+            // Clicks straight from the redirect are the loss-tolerant log (DESIGN.md §5):
+            // no need to wait for the WAL flush.
+            None => batch(db, "SET LOCAL synchronous_commit = off").await?,
+        }
+        write(db, clicks).await?;
+        Ok(true)
+    }
+    .await;
     match written {
-        Ok(()) => batch(db, "COMMIT").await,
+        Ok(true) => batch(db, "COMMIT").await.map(|()| true),
+        Ok(false) => batch(db, "ROLLBACK").await.map(|()| false),
         Err(error) => {
             let _ = batch(db, "ROLLBACK").await;
             Err(error)
@@ -33,8 +81,6 @@ pub async fn append_clicks(db: &Db, known: &Mutex<HashSet<i64>>, clicks: &[Click
 }
 
 async fn write(db: &Db, clicks: &[Click]) -> Result<()> {
-    // Clicks are the loss-tolerant log (DESIGN.md §5): no need to wait for the WAL flush.
-    batch(db, "SET LOCAL synchronous_commit = off").await?;
     let ids: Vec<&str> = clicks.iter().map(|c| c.id.as_str()).collect();
     let workspaces: Vec<Uuid> = clicks.iter().map(|c| c.workspace_id.as_uuid()).collect();
     let links: Vec<Uuid> = clicks.iter().map(|c| c.link_id.as_uuid()).collect();
@@ -87,7 +133,7 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<()> {
 
 /// Creates the partition of `clicks` for one month (months since 1970-01) unless it exists.
 /// Nodes that race take turns on an advisory lock.
-async fn ensure_partition(db: &Db, month: i64) -> Result<()> {
+pub(crate) async fn ensure_partition(db: &Db, month: i64) -> Result<()> {
     let (year, month_of_year) = (1970 + month.div_euclid(12), month.rem_euclid(12) + 1);
     let from = month_start_millis(month);
     let to = month_start_millis(month + 1);

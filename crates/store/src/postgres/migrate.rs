@@ -7,7 +7,13 @@ use super::query::{Db, batch, execute, optional};
 use crate::Result;
 
 /// Every migration, in order: (version, SQL). Versions only grow; applied files never change.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_log_applied.sql"),
+    ),
+];
 
 /// An arbitrary constant naming the migration lock.
 const MIGRATION_LOCK: i64 = 0x7472_6962_7574_6172; // "tributar"

@@ -4,9 +4,9 @@
 //! contract tests. Several `tributary serve` processes may share one database: writers run
 //! side by side and take turns only where the data says they must (see [`tx`]).
 
-mod clicks;
+pub(crate) mod clicks;
 mod migrate;
-mod query;
+pub(crate) mod query;
 mod rows;
 mod tx;
 
@@ -62,7 +62,7 @@ impl PgStore {
         })
     }
 
-    async fn connection(&self) -> Result<query::Db> {
+    pub(crate) async fn connection(&self) -> Result<query::Db> {
         self.pool
             .get()
             .await
@@ -91,6 +91,16 @@ impl Store for PgStore {
         }
         let db = self.connection().await?;
         clicks::append_clicks(&db, &self.click_partitions, clicks).await
+    }
+
+    async fn append_logged_clicks(
+        &self,
+        clicks: &[Click],
+        stream: &str,
+        sequence: u64,
+    ) -> Result<bool> {
+        let db = self.connection().await?;
+        clicks::append_logged_clicks(&db, &self.click_partitions, clicks, stream, sequence).await
     }
 
     async fn migrate(&self) -> Result<()> {
