@@ -70,7 +70,7 @@ pub struct ClickLog {
 #[derive(Clone)]
 pub enum ClickSink {
     Store(Arc<dyn Store>),
-    Log(NatsLog),
+    Log(Box<NatsLog>),
 }
 
 impl ClickSink {

@@ -61,7 +61,7 @@ impl App {
         let links = Arc::new(clicks::LinkCache::load(store.as_ref()).await?);
         let metrics = Arc::new(metrics::Metrics::default());
         let sink = match &event_log {
-            Some(log) => clicks::ClickSink::Log(log.clone()),
+            Some(log) => clicks::ClickSink::Log(Box::new(log.clone())),
             None => clicks::ClickSink::Store(store.clone()),
         };
         let clicks = clicks::ClickLog::start(sink, metrics.clone());
