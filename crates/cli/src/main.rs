@@ -49,8 +49,18 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply database migrations to `--database` and exit; or, with `--from` and `--to`, move
+    /// a SQLite install into a new PostgreSQL database, verified row by row and balance by
+    /// balance.
+    Migrate {
+        /// The SQLite database to copy from (`sqlite://PATH`); it is only read.
+        #[arg(long, value_name = "URL", requires = "to")]
+        from: Option<String>,
+        /// The new, empty PostgreSQL database to copy into
+        /// (`postgres://USER[:PASSWORD]@HOST:PORT/DATABASE`); it is migrated first.
+        #[arg(long, value_name = "URL", requires = "from")]
+        to: Option<String>,
+    },
     /// Create a workspace and its owner on a new database (the first step of a real install).
     Init {
         #[arg(long)]
@@ -174,7 +184,25 @@ async fn main() -> Result<()> {
             }
             serve(app, &listen).await
         }
-        Command::Migrate => {
+        Command::Migrate {
+            from: Some(from),
+            to: Some(to),
+        } => {
+            let report = tributary_store::copy::sqlite_to_postgres(&from, &to)
+                .await
+                .with_context(|| {
+                    format!("copying {} to {}", display_url(&from), display_url(&to))
+                })?;
+            println!("copied {} to {}", display_url(&from), display_url(&to));
+            print!("{report}");
+            Ok(())
+        }
+        Command::Migrate { from, to } => {
+            if from.is_some() || to.is_some() {
+                bail!(
+                    "--from and --to go together: the SQLite database and the PostgreSQL database to copy it into"
+                );
+            }
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());

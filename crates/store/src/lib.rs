@@ -3,6 +3,7 @@
 //! against these; each backend (SQLite now, PostgreSQL next) implements them with its own
 //! SQL and migrations. Only the binary names a concrete backend.
 
+pub mod copy;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

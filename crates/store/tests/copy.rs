@@ -1,0 +1,641 @@
+//! Moving a SQLite install to PostgreSQL (`copy::sqlite_to_postgres`): a small database with
+//! a row in every table, written through the `Tx` API, copied into a fresh PostgreSQL
+//! database, and read back through both stores, which must answer alike; a target that
+//! already holds data, a schema that differs and a value that does not fit are refused
+//! with nothing committed.
+
+use std::sync::Arc;
+use tributary_core::attribution::{Binding, Credit, Touch};
+use tributary_core::commission::{self, CommissionState, StoredEvent};
+use tributary_core::event::{EventFacts, EventKind};
+use tributary_core::ledger::{PartnerBalance, Transaction};
+use tributary_core::plan::Plan;
+use tributary_core::*;
+use tributary_store::copy::{TABLES, sqlite_to_postgres};
+use tributary_store::testing::{Backend, TestDatabase};
+use tributary_store::*;
+use uuid::Uuid;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const HOUR_MS: i64 = 3_600_000;
+const CLICK_COLUMNS: &str = "SELECT id, workspace_id, link_id, partner_id, at, ip_hash, user_agent, referrer, is_bot FROM clicks";
+
+fn id() -> Uuid {
+    Uuid::now_v7()
+}
+
+fn usd() -> Currency {
+    Currency::parse("USD").expect("USD")
+}
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
+
+/// The ids a snapshot reads by.
+struct Fixture {
+    workspace: Workspace,
+    user: User,
+    session_token_hash: String,
+    api_key_hash: String,
+    program: Program,
+    partner: Partner,
+    link: Link,
+    customer: Customer,
+    event: EventRecord,
+    commission: CommissionRecord,
+    batch_id: PayoutBatchId,
+}
+
+/// A workspace with a row in every table, written the way the app writes them.
+async fn populate(store: &dyn Store) -> Fixture {
+    let workspace = Workspace {
+        id: WorkspaceId(id()),
+        name: "Acme".into(),
+        created_at: at(T0 - 40 * 24 * HOUR_MS),
+    };
+    let user = User {
+        id: UserId(id()),
+        workspace_id: workspace.id,
+        email: "owner@acme.example".into(),
+        password_hash: "$argon2id$v=19$stub".into(),
+        role: Role::Owner,
+        created_at: workspace.created_at,
+    };
+    let session = Session {
+        token_hash: "session-hash".into(),
+        workspace_id: workspace.id,
+        principal: Principal::User(user.id),
+        csrf_token: "csrf".into(),
+        created_at: workspace.created_at,
+        expires_at: at(T0 + 24 * HOUR_MS),
+    };
+    let program_id = ProgramId(id());
+    let version = PlanVersion {
+        id: PlanVersionId(id()),
+        program_id,
+        version: 1,
+        plan: Plan::simple(
+            Some(Money::new(500, usd())),
+            Some(BasisPoints::new(2_000).expect("20 %")),
+        ),
+        created_at: workspace.created_at,
+    };
+    let program = Program {
+        id: program_id,
+        workspace_id: workspace.id,
+        name: "Partners".into(),
+        destination_url: "https://shop.example/".into(),
+        currency: usd(),
+        window_days: 30,
+        hold_days: 14,
+        min_payout_minor: 5_000,
+        plan_version_id: version.id,
+        created_at: workspace.created_at,
+    };
+    let partner = Partner {
+        id: PartnerId(id()),
+        workspace_id: workspace.id,
+        name: "Ada Résumé".into(),
+        email: "ada@partners.example".into(),
+        archetype: "influencer".into(),
+        payout_email: Some("ada-pay@partners.example".into()),
+        password_hash: Some("$argon2id$v=19$partner".into()),
+        created_at: workspace.created_at,
+    };
+    let api_key = ApiKey {
+        id: ApiKeyId(id()),
+        workspace_id: workspace.id,
+        partner_id: Some(partner.id),
+        name: "reporting".into(),
+        key_hash: "key-hash".into(),
+        prefix: "trb_abcd".into(),
+        created_at: workspace.created_at,
+        revoked_at: None,
+    };
+    let enrollment = Enrollment {
+        id: EnrollmentId(id()),
+        workspace_id: workspace.id,
+        program_id,
+        partner_id: partner.id,
+        status: "active".into(),
+        created_at: workspace.created_at,
+    };
+    let link = Link {
+        id: LinkId(id()),
+        workspace_id: workspace.id,
+        program_id,
+        partner_id: partner.id,
+        code: "ada".into(),
+        destination_url: program.destination_url.clone(),
+        created_at: workspace.created_at,
+    };
+
+    let mut tx = store.write().await.expect("write");
+    tx.insert_workspace(&workspace).await.expect("workspace");
+    tx.insert_user(&user).await.expect("user");
+    tx.insert_session(&session).await.expect("session");
+    tx.insert_program(&program).await.expect("program");
+    tx.insert_plan_version(&version)
+        .await
+        .expect("plan version");
+    tx.insert_partner(&partner).await.expect("partner");
+    tx.insert_api_key(&api_key).await.expect("api key");
+    tx.insert_enrollment(&enrollment).await.expect("enrollment");
+    tx.insert_link(&link).await.expect("link");
+    tx.put_setting_if_absent("click_id_key", "c2VjcmV0")
+        .await
+        .expect("setting");
+    tx.commit().await.expect("commit setup");
+
+    // December and January: two click partitions on PostgreSQL.
+    let clicks: Vec<Click> = (0..12)
+        .map(|n| Click {
+            id: format!("click-{n:02}"),
+            workspace_id: workspace.id,
+            link_id: link.id,
+            partner_id: partner.id,
+            at: at(T0 - 6 * HOUR_MS + n * HOUR_MS),
+            ip_hash: format!("ip-{}", n % 3),
+            user_agent: if n == 4 {
+                "Googlebot/2.1"
+            } else {
+                "Mozilla/5.0"
+            }
+            .into(),
+            referrer: (n % 2 == 0).then(|| "https://blog.example/post".into()),
+            is_bot: n == 4,
+        })
+        .collect();
+    store.append_clicks(&clicks).await.expect("clicks");
+    let last_click = &clicks[11];
+
+    let touch = Touch {
+        click_id: last_click.id.clone(),
+        link_id: link.id,
+        partner_id: partner.id,
+        program_id,
+        at: last_click.at,
+        is_bot: false,
+    };
+    let sale_at = at(T0 + 12 * HOUR_MS);
+    let binding = Binding {
+        partner_id: partner.id,
+        program_id,
+        link_id: Some(link.id),
+        click_id: Some(touch.click_id.clone()),
+        touched_at: Some(touch.at),
+        bound_at: sale_at,
+    };
+    let customer = Customer {
+        id: CustomerId(id()),
+        workspace_id: workspace.id,
+        external_id: "cus_42".into(),
+        binding: None,
+        created_at: sale_at,
+    };
+    let facts = EventFacts {
+        kind: EventKind::Sale,
+        customer_external_id: customer.external_id.clone(),
+        click_id: Some(touch.click_id.clone()),
+        amount: Some(Money::new(12_345, usd())),
+        occurred_at: sale_at,
+        invoice_id: Some("in_1".into()),
+        milestone: None,
+    };
+    let event = EventRecord {
+        id: EventId(id()),
+        workspace_id: workspace.id,
+        idempotency_key: "sale-42".into(),
+        request_hash: "request-hash".into(),
+        customer_id: customer.id,
+        facts: facts.clone(),
+        metadata_json: Some(r#"{"plan":"pro","note":"ünïcode"}"#.into()),
+        partner_id: Some(partner.id),
+        link_id: Some(link.id),
+        response_json: r#"{"id":"evt","status":"credited"}"#.into(),
+        received_at: sale_at,
+    };
+    let credit = Credit {
+        partner_id: partner.id,
+        program_id,
+        model: "last_click".into(),
+        share_bp: 10_000,
+        role: "closer".into(),
+        link_id: Some(link.id),
+        click_id: Some(touch.click_id.clone()),
+        touched_at: Some(touch.at),
+        window_days: program.window_days,
+        reason: "last non-bot click within the 30-day window".into(),
+    };
+    let owed = commission::owed_for_customer(
+        &version.plan,
+        version.id,
+        &credit,
+        &[StoredEvent {
+            id: event.id,
+            facts,
+        }],
+    );
+    let owed = owed.into_iter().next().expect("the sale owes a commission");
+    let commission = CommissionRecord {
+        id: CommissionId(id()),
+        workspace_id: workspace.id,
+        program_id,
+        partner_id: partner.id,
+        customer_id: customer.id,
+        source_event_id: event.id,
+        caused_by_event_id: event.id,
+        rule_id: owed.rule_id,
+        plan_version_id: version.id,
+        kind: CommissionKind::Earning,
+        amount: owed.amount,
+        state: CommissionState::Pending,
+        hold_until: sale_at.plus_days(program.hold_days),
+        payout_batch_id: None,
+        explanation: owed.explanation,
+        created_at: sale_at,
+    };
+    let earned = Transaction::earned(partner.id, commission.amount).expect("balanced");
+    let batch = PayoutBatch {
+        id: PayoutBatchId(id()),
+        workspace_id: workspace.id,
+        program_id,
+        currency: usd(),
+        total_minor: 0,
+        item_count: 1,
+        state: PayoutState::Created,
+        reference: None,
+        created_at: sale_at,
+        paid_at: None,
+    };
+    let item = PayoutItem {
+        batch_id: batch.id,
+        partner_id: partner.id,
+        recipient: "ada-pay@partners.example".into(),
+        amount: Money::new(0, usd()),
+    };
+    let job = Job {
+        id: JobId(id()),
+        workspace_id: workspace.id,
+        kind: "approve_commission".into(),
+        payload_json: format!(r#"{{"commission_id":"{}"}}"#, commission.id),
+        dedupe_key: format!("approve:{}", commission.id),
+        run_at: commission.hold_until,
+        attempts: 0,
+        created_at: sale_at,
+    };
+
+    let mut tx = store.write().await.expect("write");
+    tx.insert_customer(&customer).await.expect("customer");
+    tx.insert_touch(customer.id, &touch).await.expect("touch");
+    tx.insert_event(&event).await.expect("event");
+    tx.bind_customer(customer.id, &binding).await.expect("bind");
+    tx.insert_commission(&commission).await.expect("commission");
+    tx.insert_transaction(
+        &TransactionHeader {
+            id: TransactionId(id()),
+            workspace_id: workspace.id,
+            kind: "earned".into(),
+            source_type: "commission".into(),
+            source_id: commission.id.to_string(),
+            idempotency_key: format!("earned:{}", commission.id),
+            created_at: sale_at,
+        },
+        &earned,
+    )
+    .await
+    .expect("ledger transaction");
+    tx.insert_payout_batch(&batch, &[item])
+        .await
+        .expect("payout batch");
+    tx.enqueue_job(&job).await.expect("job");
+    tx.commit().await.expect("commit facts");
+
+    let customer = Customer {
+        binding: Some(binding),
+        ..customer
+    };
+    Fixture {
+        workspace,
+        user,
+        session_token_hash: session.token_hash,
+        api_key_hash: api_key.key_hash,
+        program,
+        partner,
+        link,
+        customer,
+        event,
+        commission,
+        batch_id: batch.id,
+    }
+}
+
+/// Everything the app can read about the fixture, through one store's `Tx`.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    first_workspace: Option<Workspace>,
+    user: Option<User>,
+    user_by_email: Option<User>,
+    session: Option<Session>,
+    api_key: Option<ApiKey>,
+    programs: Vec<Program>,
+    plan_version: Option<PlanVersion>,
+    partners: Vec<Partner>,
+    partners_by_email: Vec<Partner>,
+    enrollments: Vec<Enrollment>,
+    links: Vec<LinkStats>,
+    link_by_code: Option<Link>,
+    customers: Vec<Customer>,
+    customer_by_external_id: Option<Customer>,
+    touches: Vec<Touch>,
+    events: Vec<EventRecord>,
+    event_by_key: Option<EventRecord>,
+    customer_events: Vec<StoredEvent>,
+    commissions: Vec<CommissionRecord>,
+    commission: Option<CommissionRecord>,
+    balances: Vec<PartnerBalance>,
+    ledger_totals: Vec<(Currency, i64)>,
+    unbalanced: Vec<TransactionId>,
+    payout_batches: Vec<PayoutBatch>,
+    payout_items: Vec<PayoutItem>,
+    due_jobs: Vec<Job>,
+    setting: Option<String>,
+}
+
+async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
+    let ws = fixture.workspace.id;
+    let page = Page::default();
+    let mut tx = store.read().await.expect("read");
+    Snapshot {
+        first_workspace: tx.first_workspace().await.expect("workspace"),
+        user: tx.user(fixture.user.id).await.expect("user"),
+        user_by_email: tx.user_by_email(&fixture.user.email).await.expect("user"),
+        session: tx
+            .session(&fixture.session_token_hash)
+            .await
+            .expect("session"),
+        api_key: tx
+            .api_key_by_hash(&fixture.api_key_hash)
+            .await
+            .expect("key"),
+        programs: tx.programs(ws, page).await.expect("programs"),
+        plan_version: tx
+            .plan_version(fixture.program.plan_version_id)
+            .await
+            .expect("plan"),
+        partners: tx.partners(ws, page).await.expect("partners"),
+        partners_by_email: tx
+            .partners_by_email(&fixture.partner.email)
+            .await
+            .expect("partners"),
+        enrollments: tx.enrollments(ws, None, page).await.expect("enrollments"),
+        links: tx.links(ws, None, page).await.expect("links"),
+        link_by_code: tx.link_by_code(&fixture.link.code).await.expect("link"),
+        customers: tx.customers(ws, None, page).await.expect("customers"),
+        customer_by_external_id: tx
+            .customer_by_external_id(ws, &fixture.customer.external_id)
+            .await
+            .expect("customer"),
+        touches: tx.touches(fixture.customer.id).await.expect("touches"),
+        events: tx.events(ws, page).await.expect("events"),
+        event_by_key: tx
+            .event_by_idempotency_key(ws, &fixture.event.idempotency_key)
+            .await
+            .expect("event"),
+        customer_events: tx
+            .customer_events(fixture.customer.id)
+            .await
+            .expect("events"),
+        commissions: tx
+            .commissions(ws, &CommissionFilter::default(), page)
+            .await
+            .expect("commissions"),
+        commission: tx
+            .commission(ws, fixture.commission.id)
+            .await
+            .expect("commission"),
+        balances: tx
+            .partner_balances(ws, fixture.partner.id)
+            .await
+            .expect("balances"),
+        ledger_totals: tx.ledger_totals(ws).await.expect("totals"),
+        unbalanced: tx.unbalanced_transactions(ws).await.expect("unbalanced"),
+        payout_batches: tx.payout_batches(ws, page).await.expect("batches"),
+        payout_items: tx.payout_items(fixture.batch_id).await.expect("items"),
+        due_jobs: tx.due_jobs(at(i64::MAX / 2), 100).await.expect("jobs"),
+        setting: tx.setting("click_id_key").await.expect("setting"),
+    }
+}
+
+/// A populated SQLite database and an empty PostgreSQL one.
+async fn source_and_target() -> (TestDatabase, Arc<dyn Store>, Fixture, TestDatabase) {
+    let source = TestDatabase::create(Backend::Sqlite).await.expect("sqlite");
+    let store = source.open().await.expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    let fixture = populate(store.as_ref()).await;
+    let target = TestDatabase::create(Backend::Postgres)
+        .await
+        .expect("postgres");
+    (source, store, fixture, target)
+}
+
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+async fn workspace_rows(url: &str) -> i64 {
+    let store = tributary_store::postgres::PgStore::open(url, 1)
+        .await
+        .expect("open");
+    store.migrate().await.expect("migrate");
+    let client = pg_client(url).await;
+    client
+        .query_one("SELECT COUNT(*) FROM workspaces", &[])
+        .await
+        .expect("count")
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_row_reads_back_the_same_through_both_stores() {
+    let (source_db, source, fixture, target_db) = source_and_target().await;
+    let report = sqlite_to_postgres(&source_db.url, &target_db.url)
+        .await
+        .expect("copy");
+
+    let counted: Vec<&str> = report.tables.iter().map(|table| table.table).collect();
+    assert_eq!(counted, TABLES);
+    for table in &report.tables {
+        let expected = match table.table {
+            "clicks" => 12,
+            // Two days: December 31 and January 1.
+            "link_daily" => 2,
+            // One transaction of two lines.
+            "ledger_lines" => 2,
+            _ => 1,
+        };
+        assert_eq!(table.rows, expected, "{}", table.table);
+    }
+    assert_eq!(
+        (
+            report.workspaces,
+            report.partners_checked,
+            report.currencies
+        ),
+        (1, 1, 1)
+    );
+
+    let target = target_db.open().await.expect("open postgres");
+    let from_sqlite = snapshot(source.as_ref(), &fixture).await;
+    let from_postgres = snapshot(target.as_ref(), &fixture).await;
+    assert_eq!(from_postgres, from_sqlite);
+    // The snapshot holds what was written, not two equal empty answers.
+    assert_eq!(from_sqlite.first_workspace, Some(fixture.workspace.clone()));
+    assert_eq!(from_sqlite.commission, Some(fixture.commission.clone()));
+    assert_eq!(from_sqlite.event_by_key, Some(fixture.event.clone()));
+    assert_eq!(
+        from_sqlite.customer_by_external_id,
+        Some(fixture.customer.clone())
+    );
+    assert_eq!(
+        (from_sqlite.links[0].clicks, from_sqlite.links[0].bot_clicks),
+        (12, 1)
+    );
+    assert_eq!(from_sqlite.balances.len(), 1);
+    assert_eq!(
+        from_sqlite.balances[0].pending_minor,
+        fixture.commission.amount.amount_minor
+    );
+    assert_eq!(from_sqlite.ledger_totals, vec![(usd(), 0)]);
+    assert_eq!(from_sqlite.due_jobs.len(), 1);
+    assert_eq!(from_sqlite.setting.as_deref(), Some("c2VjcmV0"));
+
+    // The raw clicks, which no `Tx` lists, arrived field for field in their months.
+    let client = pg_client(&target_db.url).await;
+    let postgres_clicks: Vec<Click> = client
+        .query(&format!("{CLICK_COLUMNS} ORDER BY id"), &[])
+        .await
+        .expect("clicks")
+        .iter()
+        .map(|row| Click {
+            id: row.get("id"),
+            workspace_id: WorkspaceId(row.get("workspace_id")),
+            link_id: LinkId(row.get("link_id")),
+            partner_id: PartnerId(row.get("partner_id")),
+            at: at(row.get("at")),
+            ip_hash: row.get("ip_hash"),
+            user_agent: row.get("user_agent"),
+            referrer: row.get("referrer"),
+            is_bot: row.get("is_bot"),
+        })
+        .collect();
+    let sqlite = rusqlite::Connection::open(source_db.url.trim_start_matches("sqlite://"))
+        .expect("open the SQLite file");
+    let mut statement = sqlite
+        .prepare(&format!("{CLICK_COLUMNS} ORDER BY id"))
+        .expect("prepare");
+    let uuid = |text: String| Uuid::parse_str(&text).expect("uuid");
+    let sqlite_clicks: Vec<Click> = statement
+        .query_map([], |row| {
+            Ok(Click {
+                id: row.get("id")?,
+                workspace_id: WorkspaceId(uuid(row.get("workspace_id")?)),
+                link_id: LinkId(uuid(row.get("link_id")?)),
+                partner_id: PartnerId(uuid(row.get("partner_id")?)),
+                at: at(row.get("at")?),
+                ip_hash: row.get("ip_hash")?,
+                user_agent: row.get("user_agent")?,
+                referrer: row.get("referrer")?,
+                is_bot: row.get("is_bot")?,
+            })
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("clicks");
+    assert_eq!(sqlite_clicks.len(), 12);
+    assert_eq!(postgres_clicks, sqlite_clicks);
+    let partitions: Vec<String> = client
+        .query(
+            "SELECT relname::TEXT FROM pg_class WHERE relispartition ORDER BY relname",
+            &[],
+        )
+        .await
+        .expect("partitions")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(partitions, ["clicks_2025_12", "clicks_2026_01"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_holds_data_is_refused() {
+    let (source_db, _source, _fixture, target_db) = source_and_target().await;
+    sqlite_to_postgres(&source_db.url, &target_db.url)
+        .await
+        .expect("first copy");
+    let again = sqlite_to_postgres(&source_db.url, &target_db.url).await;
+    match again {
+        Err(StoreError::Conflict(message)) => {
+            assert!(message.contains("already holds a workspace"), "{message}")
+        }
+        other => panic!("a second copy must be refused, got {other:?}"),
+    }
+    assert_eq!(workspace_rows(&target_db.url).await, 1);
+
+    // Not only workspaces: any row is refused (here a setting a server wrote on start).
+    let fresh = TestDatabase::create(Backend::Postgres)
+        .await
+        .expect("postgres");
+    let store = fresh.open().await.expect("open");
+    store.migrate().await.expect("migrate");
+    let mut tx = store.write().await.expect("write");
+    tx.put_setting_if_absent("ip_hash_key", "x")
+        .await
+        .expect("setting");
+    tx.commit().await.expect("commit");
+    let refused = sqlite_to_postgres(&source_db.url, &fresh.url).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(message)) if message.contains("settings")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_on_one_side_only_stops_the_copy_before_any_row() {
+    let (source_db, _source, _fixture, target_db) = source_and_target().await;
+    let path = source_db.url.trim_start_matches("sqlite://");
+    rusqlite::Connection::open(path)
+        .expect("open")
+        .execute_batch("ALTER TABLE partners ADD COLUMN nickname TEXT")
+        .expect("alter");
+    let refused = sqlite_to_postgres(&source_db.url, &target_db.url).await;
+    let message = refused.expect_err("schemas differ").to_string();
+    assert!(
+        message.contains("`partners.nickname` is in the source only"),
+        "{message}"
+    );
+    assert_eq!(workspace_rows(&target_db.url).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_that_does_not_fit_rolls_the_whole_copy_back() {
+    let (source_db, _source, _fixture, target_db) = source_and_target().await;
+    let path = source_db.url.trim_start_matches("sqlite://");
+    // `jobs` comes late in the order: everything before it was already inserted.
+    rusqlite::Connection::open(path)
+        .expect("open")
+        .execute_batch("UPDATE jobs SET workspace_id = 'not-a-uuid'")
+        .expect("update");
+    let refused = sqlite_to_postgres(&source_db.url, &target_db.url).await;
+    let message = refused.expect_err("bad value").to_string();
+    assert!(
+        message.contains("jobs.workspace_id in source row 1: not a UUID"),
+        "{message}"
+    );
+    assert_eq!(workspace_rows(&target_db.url).await, 0);
+}
