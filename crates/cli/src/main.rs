@@ -40,6 +40,18 @@ enum Command {
     Serve {
         #[arg(long, env = "TRIBUTARY_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// What this node does: `all` (HTTP, jobs, and event-log workers when there is a
+        /// log), `edge` (HTTP only: redirect, API, UI), `worker` (event-log workers and jobs;
+        /// it answers HTTP too, for health checks).
+        #[arg(long, env = "TRIBUTARY_ROLE", value_enum, default_value_t = Role::All)]
+        role: Role,
+        /// Tier 2: a NATS JetStream server (`nats://host:4222`) between the edge and the
+        /// workers. Needs PostgreSQL.
+        #[arg(long, env = "TRIBUTARY_EVENT_LOG")]
+        event_log: Option<String>,
+        /// Names this install's streams, so several installs can share one NATS server.
+        #[arg(long, env = "TRIBUTARY_EVENT_LOG_NAMESPACE", default_value = tributary_app::event_log::DEFAULT_NAMESPACE)]
+        event_log_namespace: String,
     },
     /// Create a fresh demo database with 90 days of history, print logins, and serve it.
     Demo {
@@ -130,12 +142,29 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    All,
+    Edge,
+    Worker,
+}
+
 async fn serve(app: App, listen: &str) -> Result<()> {
+    serve_as(app, listen, Role::All).await
+}
+
+async fn serve_as(app: App, listen: &str, role: Role) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "serving");
-    tokio::spawn(tributary_app::jobs::run_forever(app.clone()));
+    if role != Role::Edge {
+        tokio::spawn(tributary_app::jobs::run_forever(app.clone()));
+        if let Some(log) = &app.event_log {
+            tokio::spawn(log.clone().run_click_writer(app.clone()));
+            tokio::spawn(log.clone().run_event_writer(app.clone()));
+        }
+    }
     tributary_server::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }
@@ -150,12 +179,34 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            role,
+            event_log,
+            event_log_namespace,
+        } => {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
-            let app = App::start(open_store(&url, cli.pg_pool_size).await?, clock).await?;
-            serve(app, &listen).await
+            let store = open_store(&url, cli.pg_pool_size).await?;
+            let log = match event_log {
+                Some(log_url) => {
+                    if store.backend() != "postgres" {
+                        bail!(
+                            "--event-log needs a PostgreSQL database (tier 2); this one is {}",
+                            store.backend()
+                        );
+                    }
+                    Some(
+                        tributary_app::event_log::NatsLog::connect(&log_url, &event_log_namespace)
+                            .await
+                            .with_context(|| format!("connecting to the event log at {log_url}"))?,
+                    )
+                }
+                None => None,
+            };
+            let app = App::start_with(store, clock, log).await?;
+            serve_as(app, &listen, role).await
         }
         Command::Demo { listen, no_serve } => {
             let url = cli
