@@ -97,6 +97,9 @@ impl NatsLog {
                     name: name.to_string(),
                     subjects: vec![subject.to_string()],
                     storage: stream::StorageType::File,
+                    // A work queue: a message is gone once a worker acknowledged it, so the
+                    // log holds only what the store does not have yet.
+                    retention: stream::RetentionPolicy::WorkQueue,
                     duplicate_window: DUPLICATE_WINDOW,
                     ..Default::default()
                 })
