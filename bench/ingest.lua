@@ -19,6 +19,7 @@ function init(args)
    click_id = args[3]
    counter = 0
    created = 0    -- 201: stored now
+   accepted = 0   -- 202: logged durably for a worker (tier 2)
    replayed = 0   -- 200: answered from an earlier request with the same key
    client_err = 0 -- 4xx
    server_err = 0 -- 5xx
@@ -45,6 +46,8 @@ end
 function response(status, headers, body)
    if status == 201 then
       created = created + 1
+   elseif status == 202 then
+      accepted = accepted + 1
    elseif status == 200 then
       replayed = replayed + 1
    elseif status >= 400 and status < 500 then
@@ -59,7 +62,7 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local totals = { created = 0, replayed = 0, client_err = 0, server_err = 0, other = 0 }
+   local totals = { created = 0, accepted = 0, replayed = 0, client_err = 0, server_err = 0, other = 0 }
    for _, thread in ipairs(threads) do
       for name, _ in pairs(totals) do
          totals[name] = totals[name] + thread:get(name)
@@ -67,6 +70,7 @@ function done(summary, latency, requests)
    end
    -- Lines read by bench/ingest.sh.
    io.write(string.format("status_201 %d\n", totals.created))
+   io.write(string.format("status_202 %d\n", totals.accepted))
    io.write(string.format("status_200 %d\n", totals.replayed))
    io.write(string.format("status_4xx %d\n", totals.client_err))
    io.write(string.format("status_5xx %d\n", totals.server_err))

@@ -165,8 +165,24 @@ demo_value() {
 
 # One counter from tributary's /metrics.
 metric() {
-    curl -fsS --max-time 5 "http://$TRIBUTARY_ADDR/metrics" |
-        awk -v name="$1" '$1 == name { print $2; found = 1 } END { if (!found) print "missing" }'
+    metric_at "$TRIBUTARY_ADDR" "$1"
+}
+
+# One counter from another node's /metrics: `metric_at ADDR NAME`.
+metric_at() {
+    curl -fsS --max-time 5 "http://$1/metrics" |
+        awk -v name="$2" '$1 == name { print $2; found = 1 } END { if (!found) print "missing" }'
+}
+
+# Starts `tributary serve --role ROLE` on the bench database with the NATS event log
+# (namespace bench_<pid>) and waits for it: `start_log_node ROLE PORT LOGFILE`; sets NODE_PID.
+start_log_node() {
+    RUST_LOG="${RUST_LOG:-warn}" "$TRIBUTARY_BIN" --database "$BENCH_DATABASE_URL" serve \
+        --role "$1" --listen "127.0.0.1:$2" \
+        --event-log "${NATS_URL:-nats://127.0.0.1:4222}" --event-log-namespace "bench_$$" >"$3" 2>&1 &
+    NODE_PID=$!
+    STARTED_PIDS+=("$NODE_PID")
+    wait_http "http://127.0.0.1:$2/healthz" "$NODE_PID" "$3"
 }
 
 # --- reading wrk's output -------------------------------------------------------------

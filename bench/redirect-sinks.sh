@@ -29,27 +29,13 @@ embedded_addr="$TRIBUTARY_ADDR"
 embedded_pid="$TRIBUTARY_PID"
 link="$(demo_value link)"
 code="${link##*/r/}"
-namespace="bench_$$"
-
-start_node() { # role port logfile
-    RUST_LOG="${RUST_LOG:-warn}" "$TRIBUTARY_BIN" --database "$BENCH_DATABASE_URL" serve \
-        --role "$1" --listen "127.0.0.1:$2" \
-        --event-log "$NATS_URL" --event-log-namespace "$namespace" >"$3" 2>&1 &
-    local pid=$!
-    STARTED_PIDS+=("$pid")
-    wait_http "http://127.0.0.1:$2/healthz" "$pid" "$3"
-    echo "$pid"
-}
 
 edge_port="$(free_port)"
-log "starting the NATS edge on 127.0.0.1:$edge_port (namespace $namespace, no worker while measuring)"
-edge_pid="$(start_node edge "$edge_port" "$WORK_DIR/edge.log")"
+log "starting the NATS edge on 127.0.0.1:$edge_port (namespace bench_$$, no worker while measuring)"
+start_log_node edge "$edge_port" "$WORK_DIR/edge.log"
+edge_pid="$NODE_PID"
 edge_addr="127.0.0.1:$edge_port"
 
-node_metric() { # addr name
-    curl -fsS --max-time 5 "http://$1/metrics" |
-        awk -v name="$2" '$1 == name { print $2; found = 1 } END { if (!found) print "missing" }'
-}
 
 run_wrk() { # name addr round
     local out="$WORK_DIR/wrk-$1-$3.txt"
@@ -81,21 +67,22 @@ printf 'mean req/s: embedded %.0f, nats %.0f, nats/embedded = %s\n' \
 
 # Let the edge publish what it buffered, then drain the stream with a worker.
 for _ in $(seq 1 100); do
-    accepted="$(node_metric "$edge_addr" tributary_clicks_total)"
-    settled="$(($(node_metric "$edge_addr" tributary_clicks_published_total) + $(node_metric "$edge_addr" tributary_clicks_dropped_total) + $(node_metric "$edge_addr" tributary_click_write_errors_total)))"
+    accepted="$(metric_at "$edge_addr" tributary_clicks_total)"
+    settled="$(($(metric_at "$edge_addr" tributary_clicks_published_total) + $(metric_at "$edge_addr" tributary_clicks_dropped_total) + $(metric_at "$edge_addr" tributary_click_write_errors_total)))"
     [ "$settled" -ge "$accepted" ] && break
     sleep 0.1
 done
-published="$(node_metric "$edge_addr" tributary_clicks_published_total)"
+published="$(metric_at "$edge_addr" tributary_clicks_published_total)"
 echo
-echo "edge: accepted $(node_metric "$edge_addr" tributary_clicks_total), published to JetStream $published, dropped $(node_metric "$edge_addr" tributary_clicks_dropped_total)"
+echo "edge: accepted $(metric_at "$edge_addr" tributary_clicks_total), published to JetStream $published, dropped $(metric_at "$edge_addr" tributary_clicks_dropped_total)"
 worker_port="$(free_port)"
 log "draining with a worker on 127.0.0.1:$worker_port"
-worker_pid="$(start_node worker "$worker_port" "$WORK_DIR/worker.log")"
+start_log_node worker "$worker_port" "$WORK_DIR/worker.log"
+worker_pid="$NODE_PID"
 edge_link_id="$(psql "$BENCH_DATABASE_URL" -tAc "SELECT id FROM links WHERE code = '$code'")"
 # The embedded node wrote its clicks itself; count the edge's through the worker's metric.
 for _ in $(seq 1 600); do
-    written="$(node_metric "127.0.0.1:$worker_port" tributary_clicks_written_total)"
+    written="$(metric_at "127.0.0.1:$worker_port" tributary_clicks_written_total)"
     [ "$written" -ge "$published" ] && break
     sleep 0.2
 done
