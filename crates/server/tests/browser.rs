@@ -289,6 +289,8 @@ async fn flow(browser: &Client, seeded: &Seeded) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_link_and_the_partner_sees_it_in_the_portal() {
+    // Two TLS crypto providers are linked in (see Cargo.toml); rustls needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let driver = Chromedriver::start();
     let seeded = start_server().await;
     let browser = connect(&driver).await;
