@@ -4,7 +4,7 @@
 //! buffer's contents at a crash, and the self-describing `tclid` keeps a lost click's
 //! conversion attributable.
 
-use crate::event_log::NatsLog;
+use crate::event_log::EventSink;
 use crate::metrics::Metrics;
 use crate::{App, AppResult};
 use rand::RngCore;
@@ -65,25 +65,9 @@ pub struct ClickLog {
     metrics: Arc<Metrics>,
 }
 
-/// Where the click log's writer puts a batch: the store (tiers 0 and 1) or the event log
-/// (tier 2, where workers move it into the store).
-#[derive(Clone)]
-pub enum ClickSink {
-    Store(Arc<dyn Store>),
-    Log(Box<NatsLog>),
-}
-
-impl ClickSink {
-    async fn append(&self, clicks: &[Click]) -> AppResult<()> {
-        match self {
-            ClickSink::Store(store) => Ok(store.append_clicks(clicks).await?),
-            ClickSink::Log(log) => log.publish_clicks(clicks).await,
-        }
-    }
-}
-
 impl ClickLog {
-    pub fn start(sink: ClickSink, metrics: Arc<Metrics>) -> ClickLog {
+    /// Starts the writer task, which hands each batch to `sink`.
+    pub fn start(sink: Arc<dyn EventSink>, metrics: Arc<Metrics>) -> ClickLog {
         let (sender, receiver) = mpsc::channel(CLICK_BUFFER);
         tokio::spawn(write_clicks(sink, receiver, metrics.clone()));
         ClickLog { sender, metrics }
@@ -110,7 +94,7 @@ impl ClickLog {
 }
 
 async fn write_clicks(
-    sink: ClickSink,
+    sink: Arc<dyn EventSink>,
     mut receiver: mpsc::Receiver<Message>,
     metrics: Arc<Metrics>,
 ) {
@@ -129,7 +113,7 @@ async fn write_clicks(
                 Ok(Message::Click(click)) => {
                     batch.push(click);
                     if batch.len() >= CLICK_BATCH {
-                        write_batch(&sink, &metrics, &mut batch).await;
+                        write_batch(sink.as_ref(), &metrics, &mut batch).await;
                     }
                 }
                 Ok(Message::Flush(done)) => waiters.push(done),
@@ -140,7 +124,7 @@ async fn write_clicks(
                 }
             }
         }
-        write_batch(&sink, &metrics, &mut batch).await;
+        write_batch(sink.as_ref(), &metrics, &mut batch).await;
         for done in waiters.drain(..) {
             let _ = done.send(());
         }
@@ -150,14 +134,14 @@ async fn write_clicks(
     }
 }
 
-async fn write_batch(sink: &ClickSink, metrics: &Metrics, batch: &mut Vec<Click>) {
+async fn write_batch(sink: &dyn EventSink, metrics: &Metrics, batch: &mut Vec<Click>) {
     if batch.is_empty() {
         return;
     }
-    match sink.append(batch).await {
+    match sink.append_clicks(batch).await {
         // Published to the event log, a batch is counted as written by the worker that
         // stores it.
-        Ok(()) if matches!(sink, ClickSink::Log(_)) => {
+        Ok(()) if !sink.stores_clicks() => {
             metrics
                 .clicks_published
                 .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -1,4 +1,7 @@
-//! The durable log between the edge and the workers (tier 2, DESIGN.md §5): NATS JetStream.
+//! Where the edge puts what it records, and where workers read it back: the [`EventSink`]
+//! and [`EventSource`] traits, with two implementations. [`InProcess`] (tiers 0 and 1) has
+//! no log: clicks and events go straight to the store. [`NatsLog`] (tier 2, DESIGN.md §5) is
+//! the durable log between the edge and the workers, NATS JetStream.
 //!
 //! Without it (tiers 0 and 1) the edge writes straight to the store: the click log's writer
 //! appends batches, and ingestion commits events in groups before answering. With it, the
@@ -15,13 +18,16 @@
 //! applied twice: a click batch is recorded with its stream sequence in the same transaction
 //! as its rows (`Store::append_logged_clicks`), and an event carries its idempotency key.
 
-use crate::ingest::{self, Submission};
+use crate::ingest::{self, Ingested, Submission};
 use crate::{App, AppError, AppResult};
 use async_nats::jetstream::{self, consumer, stream};
+use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use tributary_core::{Timestamp, WorkspaceId, clickid};
+use tributary_store::Store;
 use tributary_store::{Click, StoreError};
 
 /// The default namespace: streams `TRIBUTARY_CLICKS` and `TRIBUTARY_EVENTS` on subjects
@@ -38,6 +44,127 @@ const FETCH_BATCH: usize = 256;
 /// How long an unacknowledged message waits before JetStream offers it again (a worker
 /// that died holding it). `TRIBUTARY_LOG_ACK_WAIT_MS` overrides it (tests use a short one).
 pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// What the edge records goes to a sink.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Takes a batch of clicks from the click log's writer.
+    async fn append_clicks(&self, clicks: &[Click]) -> AppResult<()>;
+    /// Whether `append_clicks` stores the rows itself (counted as written) or hands them on
+    /// to workers (counted as published).
+    fn stores_clicks(&self) -> bool;
+    /// Takes one validated event: stores and processes it now, or logs it durably for a
+    /// worker. Either way it is durable when this returns.
+    async fn submit_event(&self, app: &App, event: Validated<'_>) -> AppResult<Ingested>;
+}
+
+/// Workers read what a sink logged from a source.
+#[async_trait]
+pub trait EventSource: Send + Sync {
+    /// Moves logged clicks and events into the store until the process stops.
+    async fn run(&self, app: App);
+}
+
+/// An event the API has validated, on its way to a sink.
+pub struct Validated<'a> {
+    pub workspace_id: WorkspaceId,
+    pub idempotency_key: &'a str,
+    /// The body as received (a log keeps it, so a worker validates exactly the same).
+    pub body: &'a serde_json::Value,
+    pub request: ingest::EventRequest,
+    pub received_at: Timestamp,
+}
+
+/// Tiers 0 and 1: no log; the store takes clicks and events directly (events through the
+/// group committer, see [`crate::group_commit`]).
+pub struct InProcess {
+    pub store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl EventSink for InProcess {
+    async fn append_clicks(&self, clicks: &[Click]) -> AppResult<()> {
+        Ok(self.store.append_clicks(clicks).await?)
+    }
+
+    fn stores_clicks(&self) -> bool {
+        true
+    }
+
+    async fn submit_event(&self, app: &App, event: Validated<'_>) -> AppResult<Ingested> {
+        ingest::ingest(
+            app,
+            event.workspace_id,
+            event.idempotency_key,
+            event.request,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl EventSink for NatsLog {
+    async fn append_clicks(&self, clicks: &[Click]) -> AppResult<()> {
+        self.publish_clicks(clicks).await
+    }
+
+    fn stores_clicks(&self) -> bool {
+        false
+    }
+
+    async fn submit_event(&self, app: &App, event: Validated<'_>) -> AppResult<Ingested> {
+        ingest::validate_idempotency_key(event.idempotency_key)?;
+        if let Some(text) = event.request.facts.click_id.as_deref() {
+            clickid::decode(&app.secrets.click_key, text)
+                .map_err(|error| AppError::invalid("click_id", error.to_string()))?;
+        }
+        // Already processed: answer as the store would (replay, or 409 for another body).
+        let existing = app
+            .store
+            .read()
+            .await?
+            .event_by_idempotency_key(event.workspace_id, event.idempotency_key)
+            .await?;
+        if let Some(existing) = existing {
+            if existing.request_hash == event.request.request_hash {
+                return Ok(Ingested {
+                    response_json: existing.response_json,
+                    replayed: true,
+                    queued: false,
+                });
+            }
+            return Err(AppError::Conflict(
+                "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
+            ));
+        }
+        self.publish_event(&LoggedEvent {
+            workspace_id: event.workspace_id,
+            idempotency_key: event.idempotency_key.to_string(),
+            body: event.body.clone(),
+            received_at: event.received_at.millis(),
+        })
+        .await?;
+        crate::metrics::Metrics::incr(&app.metrics.events_published);
+        Ok(Ingested {
+            response_json: serde_json::json!({
+                "status": "accepted",
+                "idempotency_key": event.idempotency_key,
+            })
+            .to_string(),
+            replayed: false,
+            queued: true,
+        })
+    }
+}
+
+#[async_trait]
+impl EventSource for NatsLog {
+    async fn run(&self, app: App) {
+        let clicks = tokio::spawn(self.clone().run_click_writer(app.clone()));
+        let events = tokio::spawn(self.clone().run_event_writer(app));
+        let _ = tokio::join!(clicks, events);
+    }
+}
 
 /// An event as the edge logged it: enough for a worker to validate and ingest it exactly as
 /// the edge would have.

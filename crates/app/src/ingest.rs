@@ -283,12 +283,8 @@ pub struct Ingested {
     pub queued: bool,
 }
 
-/// Stores and processes one event. Same key and same body → the first answer again; same
-/// key and another body → conflict; nothing is written on any error. The event is committed
-/// together with whatever else arrived at the same moment (group commit, see
-/// [`crate::group_commit`]), and is durable before this returns.
-/// An event as the API received it: validated here, then processed now (tiers 0 and 1)
-/// or logged for a worker (tier 2).
+/// An event as the API received it: validated here, then handed to the app's sink, which
+/// processes it now (tiers 0 and 1) or logs it for a worker (tier 2).
 pub async fn accept(
     app: &App,
     workspace_id: WorkspaceId,
@@ -297,52 +293,24 @@ pub async fn accept(
 ) -> AppResult<Ingested> {
     let received_at = app.now();
     let request = parse_event(body, received_at)?;
-    let Some(log) = &app.event_log else {
-        return ingest(app, workspace_id, idempotency_key, request).await;
-    };
-    validate_idempotency_key(idempotency_key)?;
-    if let Some(facts_click) = request.facts.click_id.as_deref() {
-        clickid::decode(&app.secrets.click_key, facts_click)
-            .map_err(|error| AppError::invalid("click_id", error.to_string()))?;
-    }
-    // Already processed: answer as the store would (replay, or 409 for another body).
-    let existing = app
-        .store
-        .read()
-        .await?
-        .event_by_idempotency_key(workspace_id, idempotency_key)
-        .await?;
-    if let Some(existing) = existing {
-        if existing.request_hash == request.request_hash {
-            return Ok(Ingested {
-                response_json: existing.response_json,
-                replayed: true,
-                queued: false,
-            });
-        }
-        return Err(AppError::Conflict(
-            "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
-        ));
-    }
-    log.publish_event(&crate::event_log::LoggedEvent {
-        workspace_id,
-        idempotency_key: idempotency_key.to_string(),
-        body: body.clone(),
-        received_at: received_at.millis(),
-    })
-    .await?;
-    crate::metrics::Metrics::incr(&app.metrics.events_published);
-    Ok(Ingested {
-        response_json: json!({
-            "status": "accepted",
-            "idempotency_key": idempotency_key,
-        })
-        .to_string(),
-        replayed: false,
-        queued: true,
-    })
+    app.sink
+        .submit_event(
+            app,
+            crate::event_log::Validated {
+                workspace_id,
+                idempotency_key,
+                body,
+                request,
+                received_at,
+            },
+        )
+        .await
 }
 
+/// Stores and processes one event. Same key and same body → the first answer again; same
+/// key and another body → conflict; nothing is written on any error. The event is committed
+/// together with whatever else arrived at the same moment (group commit, see
+/// [`crate::group_commit`]), and is durable before this returns.
 pub async fn ingest(
     app: &App,
     workspace_id: WorkspaceId,

@@ -38,8 +38,10 @@ pub struct Parts {
     pub metrics: Arc<metrics::Metrics>,
     pub ingest_queue: group_commit::IngestQueue,
     pub api_keys: Arc<auth::ApiKeyCache>,
-    /// Tier 2: the edge publishes here instead of writing to the store.
-    pub event_log: Option<event_log::NatsLog>,
+    /// Where clicks and events go: the store, or (tier 2) the event log.
+    pub sink: Arc<dyn event_log::EventSink>,
+    /// Tier 2: where workers read what the edge logged.
+    pub source: Option<Arc<dyn event_log::EventSource>>,
 }
 
 impl App {
@@ -60,11 +62,19 @@ impl App {
         let secrets = Arc::new(secrets::Secrets::load_or_create(store.as_ref()).await?);
         let links = Arc::new(clicks::LinkCache::load(store.as_ref()).await?);
         let metrics = Arc::new(metrics::Metrics::default());
-        let sink = match &event_log {
-            Some(log) => clicks::ClickSink::Log(Box::new(log.clone())),
-            None => clicks::ClickSink::Store(store.clone()),
+        let (sink, source): (
+            Arc<dyn event_log::EventSink>,
+            Option<Arc<dyn event_log::EventSource>>,
+        ) = match event_log {
+            Some(log) => (Arc::new(log.clone()), Some(Arc::new(log))),
+            None => (
+                Arc::new(event_log::InProcess {
+                    store: store.clone(),
+                }),
+                None,
+            ),
         };
-        let clicks = clicks::ClickLog::start(sink, metrics.clone());
+        let clicks = clicks::ClickLog::start(sink.clone(), metrics.clone());
         let ingest_queue =
             group_commit::IngestQueue::start(store.clone(), clock.clone(), metrics.clone());
         Ok(App {
@@ -77,7 +87,8 @@ impl App {
                 metrics,
                 ingest_queue,
                 api_keys: Arc::new(auth::ApiKeyCache::default()),
-                event_log,
+                sink,
+                source,
             }),
         })
     }

@@ -160,9 +160,9 @@ async fn serve_as(app: App, listen: &str, role: Role) -> Result<()> {
     tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "serving");
     if role != Role::Edge {
         tokio::spawn(tributary_app::jobs::run_forever(app.clone()));
-        if let Some(log) = &app.event_log {
-            tokio::spawn(log.clone().run_click_writer(app.clone()));
-            tokio::spawn(log.clone().run_event_writer(app.clone()));
+        if let Some(source) = app.source.clone() {
+            let app = app.clone();
+            tokio::spawn(async move { source.run(app).await });
         }
     }
     tributary_server::serve(listener, app, shutdown_signal()).await?;
