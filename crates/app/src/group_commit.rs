@@ -125,6 +125,29 @@ async fn commit_group(
         drop(tx);
         return fail_all(group, &error.to_string());
     }
+    // With the locks held, what is not there now cannot appear before we commit.
+    let idempotency_keys: Vec<_> = group
+        .iter()
+        .map(|p| {
+            (
+                p.submission.workspace_id,
+                p.submission.idempotency_key.as_str(),
+            )
+        })
+        .collect();
+    let customers: Vec<_> = group
+        .iter()
+        .map(|p| {
+            (
+                p.submission.workspace_id,
+                p.submission.request.facts.customer_external_id.as_str(),
+            )
+        })
+        .collect();
+    if let Err(error) = tx.prefetch(&idempotency_keys, &customers).await {
+        drop(tx);
+        return fail_all(group, &error.to_string());
+    }
     let now = clock.now();
     let mut results = Vec::with_capacity(size);
     for pending in &group {

@@ -135,6 +135,18 @@ pub trait Tx: Send {
         }
         Ok(())
     }
+    /// Says which idempotency keys and customers a group of ingested events is about to
+    /// look up. Where a lookup is a network round trip (PostgreSQL), the backend reads them
+    /// all at once and answers "not there" from memory afterwards; elsewhere it does nothing.
+    /// Sound only for keys this transaction holds with `lock_keys`, so nobody else can add
+    /// them meanwhile.
+    async fn prefetch(
+        &mut self,
+        _idempotency_keys: &[(WorkspaceId, &str)],
+        _customers: &[(WorkspaceId, &str)],
+    ) -> Result<()> {
+        Ok(())
+    }
 
     // Settings (server secrets live here so every node shares them).
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;

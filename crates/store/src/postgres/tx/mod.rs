@@ -20,6 +20,7 @@ use std::future::Future;
 use tributary_core::attribution::{Binding, Touch};
 use tributary_core::commission::{CommissionState, StoredEvent};
 use tributary_core::ledger::{PartnerBalance, Transaction};
+use uuid::Uuid;
 
 /// One open transaction on a pooled connection. Dropping it without `commit` rolls it
 /// back (on a spawned task: rollback is a round trip) before the connection returns to the
@@ -37,6 +38,13 @@ pub struct PgTx {
     /// one taken inside a savepoint is released if the savepoint is rolled back).
     held: HashSet<String>,
     in_savepoint: bool,
+    /// Known not to exist, from `prefetch`; an insert takes its key out again. Only ever
+    /// shrinks after the prefetch, so a savepoint rolled back leaves it safe (a removed key
+    /// is simply asked of the database again).
+    absent_events: HashSet<(Uuid, String)>,
+    absent_customers: HashSet<(Uuid, String)>,
+    /// Customers created in this transaction that have no touch yet.
+    touchless_customers: HashSet<Uuid>,
 }
 
 impl PgTx {
@@ -56,6 +64,9 @@ impl PgTx {
             pending: None,
             held: HashSet::new(),
             in_savepoint: false,
+            absent_events: HashSet::new(),
+            absent_customers: HashSet::new(),
+            touchless_customers: HashSet::new(),
         }
     }
 
@@ -202,6 +213,66 @@ impl Tx for PgTx {
         .await?;
         if !self.in_savepoint {
             self.held.extend(names);
+        }
+        Ok(())
+    }
+
+    async fn prefetch(
+        &mut self,
+        idempotency_keys: &[(WorkspaceId, &str)],
+        customers: &[(WorkspaceId, &str)],
+    ) -> Result<()> {
+        let (workspaces, keys): (Vec<Uuid>, Vec<&str>) = idempotency_keys
+            .iter()
+            .map(|(workspace, key)| (workspace.as_uuid(), *key))
+            .unzip();
+        let present: HashSet<(Uuid, String)> = super::query::all(
+            self.db(),
+            "SELECT workspace_id, idempotency_key AS key FROM events
+             WHERE (workspace_id, idempotency_key) IN
+                   (SELECT * FROM unnest($1::UUID[], $2::TEXT[]))",
+            &[&workspaces, &keys],
+            |row| {
+                Ok((
+                    super::rows::uuid(row, "workspace_id")?,
+                    super::rows::get(row, "key")?,
+                ))
+            },
+        )
+        .await?
+        .into_iter()
+        .collect();
+        for (workspace, key) in workspaces.iter().zip(&keys) {
+            let wanted = (*workspace, key.to_string());
+            if !present.contains(&wanted) {
+                self.absent_events.insert(wanted);
+            }
+        }
+        let (workspaces, ids): (Vec<Uuid>, Vec<&str>) = customers
+            .iter()
+            .map(|(workspace, id)| (workspace.as_uuid(), *id))
+            .unzip();
+        let present: HashSet<(Uuid, String)> = super::query::all(
+            self.db(),
+            "SELECT workspace_id, external_id AS key FROM customers
+             WHERE (workspace_id, external_id) IN
+                   (SELECT * FROM unnest($1::UUID[], $2::TEXT[]))",
+            &[&workspaces, &ids],
+            |row| {
+                Ok((
+                    super::rows::uuid(row, "workspace_id")?,
+                    super::rows::get(row, "key")?,
+                ))
+            },
+        )
+        .await?
+        .into_iter()
+        .collect();
+        for (workspace, id) in workspaces.iter().zip(&ids) {
+            let wanted = (*workspace, id.to_string());
+            if !present.contains(&wanted) {
+                self.absent_customers.insert(wanted);
+            }
         }
         Ok(())
     }
@@ -361,6 +432,12 @@ impl Tx for PgTx {
         workspace_id: WorkspaceId,
         external_id: &str,
     ) -> Result<Option<Customer>> {
+        if self
+            .absent_customers
+            .contains(&(workspace_id.as_uuid(), external_id.to_string()))
+        {
+            return Ok(None);
+        }
         events::customer_by_external_id(self.db(), workspace_id, external_id).await
     }
 
@@ -373,7 +450,13 @@ impl Tx for PgTx {
     }
 
     async fn insert_customer(&mut self, customer: &Customer) -> Result<()> {
-        events::insert_customer(self.db(), customer).await
+        self.absent_customers.remove(&(
+            customer.workspace_id.as_uuid(),
+            customer.external_id.clone(),
+        ));
+        events::insert_customer(self.db(), customer).await?;
+        self.touchless_customers.insert(customer.id.as_uuid());
+        Ok(())
     }
 
     async fn bind_customer(&mut self, id: CustomerId, binding: &Binding) -> Result<()> {
@@ -390,10 +473,14 @@ impl Tx for PgTx {
     }
 
     async fn insert_touch(&mut self, customer_id: CustomerId, touch: &Touch) -> Result<()> {
+        self.touchless_customers.remove(&customer_id.as_uuid());
         events::insert_touch(self.db(), customer_id, touch).await
     }
 
     async fn touches(&mut self, customer_id: CustomerId) -> Result<Vec<Touch>> {
+        if self.touchless_customers.contains(&customer_id.as_uuid()) {
+            return Ok(Vec::new());
+        }
         events::touches(self.db(), customer_id).await
     }
 
@@ -402,10 +489,18 @@ impl Tx for PgTx {
         workspace_id: WorkspaceId,
         key: &str,
     ) -> Result<Option<EventRecord>> {
+        if self
+            .absent_events
+            .contains(&(workspace_id.as_uuid(), key.to_string()))
+        {
+            return Ok(None);
+        }
         events::event_by_idempotency_key(self.db(), workspace_id, key).await
     }
 
     async fn insert_event(&mut self, event: &EventRecord) -> Result<()> {
+        self.absent_events
+            .remove(&(event.workspace_id.as_uuid(), event.idempotency_key.clone()));
         events::insert_event(self.db(), event).await
     }
 
