@@ -93,6 +93,19 @@ fn send_ahead(db: &Db, command: &'static str) {
     let _ = future.poll(&mut context);
 }
 
+/// `(workspace, key)` pairs grouped by workspace.
+fn by_workspace<'a>(pairs: &[(WorkspaceId, &'a str)]) -> Vec<(Uuid, Vec<&'a str>)> {
+    let mut grouped: Vec<(Uuid, Vec<&'a str>)> = Vec::new();
+    for (workspace, key) in pairs {
+        let workspace = workspace.as_uuid();
+        match grouped.iter_mut().find(|(known, _)| *known == workspace) {
+            Some((_, keys)) => keys.push(key),
+            None => grouped.push((workspace, vec![key])),
+        }
+    }
+    grouped
+}
+
 fn scoped(scope: &str, key: &str) -> String {
     format!("{scope}:{key}")
 }
@@ -222,56 +235,44 @@ impl Tx for PgTx {
         idempotency_keys: &[(WorkspaceId, &str)],
         customers: &[(WorkspaceId, &str)],
     ) -> Result<()> {
-        let (workspaces, keys): (Vec<Uuid>, Vec<&str>) = idempotency_keys
-            .iter()
-            .map(|(workspace, key)| (workspace.as_uuid(), *key))
-            .unzip();
-        let present: HashSet<(Uuid, String)> = super::query::all(
-            self.db(),
-            "SELECT workspace_id, idempotency_key AS key FROM events
-             WHERE (workspace_id, idempotency_key) IN
-                   (SELECT * FROM unnest($1::UUID[], $2::TEXT[]))",
-            &[&workspaces, &keys],
-            |row| {
-                Ok((
-                    super::rows::uuid(row, "workspace_id")?,
-                    super::rows::get(row, "key")?,
-                ))
-            },
-        )
-        .await?
-        .into_iter()
-        .collect();
-        for (workspace, key) in workspaces.iter().zip(&keys) {
-            let wanted = (*workspace, key.to_string());
-            if !present.contains(&wanted) {
-                self.absent_events.insert(wanted);
+        // One statement per workspace (a group is nearly always one), each key probed on
+        // the unique index by a LATERAL ... LIMIT 1: a plain join or `= ANY` against the
+        // array is free to become a scan of the whole table when the statistics lag behind
+        // a fast-growing table, which they do under load.
+        for (workspace, keys) in by_workspace(idempotency_keys) {
+            let present: HashSet<String> = super::query::all(
+                self.db(),
+                "SELECT wanted.key FROM unnest($2::TEXT[]) AS wanted(key)
+                 CROSS JOIN LATERAL (SELECT 1 FROM events
+                     WHERE workspace_id = $1 AND idempotency_key = wanted.key LIMIT 1) AS found",
+                &[&workspace, &keys],
+                |row| super::rows::get(row, "key"),
+            )
+            .await?
+            .into_iter()
+            .collect();
+            for key in keys {
+                if !present.contains(key) {
+                    self.absent_events.insert((workspace, key.to_string()));
+                }
             }
         }
-        let (workspaces, ids): (Vec<Uuid>, Vec<&str>) = customers
-            .iter()
-            .map(|(workspace, id)| (workspace.as_uuid(), *id))
-            .unzip();
-        let present: HashSet<(Uuid, String)> = super::query::all(
-            self.db(),
-            "SELECT workspace_id, external_id AS key FROM customers
-             WHERE (workspace_id, external_id) IN
-                   (SELECT * FROM unnest($1::UUID[], $2::TEXT[]))",
-            &[&workspaces, &ids],
-            |row| {
-                Ok((
-                    super::rows::uuid(row, "workspace_id")?,
-                    super::rows::get(row, "key")?,
-                ))
-            },
-        )
-        .await?
-        .into_iter()
-        .collect();
-        for (workspace, id) in workspaces.iter().zip(&ids) {
-            let wanted = (*workspace, id.to_string());
-            if !present.contains(&wanted) {
-                self.absent_customers.insert(wanted);
+        for (workspace, ids) in by_workspace(customers) {
+            let present: HashSet<String> = super::query::all(
+                self.db(),
+                "SELECT wanted.key FROM unnest($2::TEXT[]) AS wanted(key)
+                 CROSS JOIN LATERAL (SELECT 1 FROM customers
+                     WHERE workspace_id = $1 AND external_id = wanted.key LIMIT 1) AS found",
+                &[&workspace, &ids],
+                |row| super::rows::get(row, "key"),
+            )
+            .await?
+            .into_iter()
+            .collect();
+            for id in ids {
+                if !present.contains(id) {
+                    self.absent_customers.insert((workspace, id.to_string()));
+                }
             }
         }
         Ok(())
