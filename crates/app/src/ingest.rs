@@ -435,8 +435,13 @@ pub async fn ingest_in(
         tx.insert_touch(customer.id, &touch).await?;
     }
 
+    // Attribution reads only the customer and its touches, so it runs before the event is
+    // stored: the row is written once with its credit, and (when nothing is owed) with its
+    // final answer too.
+    let attributed = attribute(tx, &customer, &request.facts).await?;
+    let credit = attributed.as_ref().ok().map(|(credit, _)| credit);
     let event_id = EventId(new_uuid());
-    let record = EventRecord {
+    let mut record = EventRecord {
         id: event_id,
         workspace_id,
         idempotency_key: idempotency_key.to_string(),
@@ -444,45 +449,41 @@ pub async fn ingest_in(
         customer_id: customer.id,
         facts: request.facts.clone(),
         metadata_json: request.metadata_json.clone(),
-        partner_id: None,
-        link_id: None,
+        partner_id: credit.map(|credit| credit.partner_id),
+        link_id: credit.and_then(|credit| credit.link_id),
         response_json: "{}".into(),
         received_at: now,
     };
-    tx.insert_event(&record).await?;
-
-    let attributed = attribute(tx, &customer, &request.facts).await?;
-    let mut commissions = Vec::new();
-    let mut unattributed_reason = None;
-    match &attributed {
-        Ok((credit, program)) => {
-            tx.set_event_credit(event_id, credit.partner_id, credit.link_id)
-                .await?;
-            let mut bound = customer.clone();
-            if bound.binding.is_none() {
-                let binding = Binding {
-                    partner_id: credit.partner_id,
-                    program_id: credit.program_id,
-                    link_id: credit.link_id,
-                    click_id: credit.click_id.clone(),
-                    touched_at: credit.touched_at,
-                    bound_at: now,
-                };
-                tx.bind_customer(customer.id, &binding).await?;
-                bound.binding = Some(binding);
-            }
-            commissions = converge_customer(tx, program, &bound, credit, event_id, now).await?;
+    let (credit, program) = match &attributed {
+        Ok((credit, program)) => (credit, program),
+        Err(reason) => {
+            record.response_json =
+                response_json(&record, &customer, None, Some(reason.clone()), &[]);
+            tx.insert_event(&record).await?;
+            return Ok(Ingested {
+                response_json: record.response_json,
+                replayed: false,
+                queued: false,
+            });
         }
-        Err(reason) => unattributed_reason = Some(reason.clone()),
+    };
+    tx.insert_event(&record).await?;
+    let mut bound = customer.clone();
+    if bound.binding.is_none() {
+        let binding = Binding {
+            partner_id: credit.partner_id,
+            program_id: credit.program_id,
+            link_id: credit.link_id,
+            click_id: credit.click_id.clone(),
+            touched_at: credit.touched_at,
+            bound_at: now,
+        };
+        tx.bind_customer(customer.id, &binding).await?;
+        bound.binding = Some(binding);
     }
-
-    let response = response_json(
-        &record,
-        &customer,
-        attributed.as_ref().ok().map(|(credit, _)| credit),
-        unattributed_reason,
-        &commissions,
-    );
+    // The commissions reference the stored event, so their answer is written after them.
+    let commissions = converge_customer(tx, program, &bound, credit, event_id, now).await?;
+    let response = response_json(&record, &customer, Some(credit), None, &commissions);
     tx.set_event_response(event_id, &response).await?;
     Ok(Ingested {
         response_json: response,

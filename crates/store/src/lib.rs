@@ -251,12 +251,6 @@ pub trait Tx: Send {
         key: &str,
     ) -> Result<Option<EventRecord>>;
     async fn insert_event(&mut self, event: &EventRecord) -> Result<()>;
-    async fn set_event_credit(
-        &mut self,
-        id: EventId,
-        partner_id: PartnerId,
-        link_id: Option<LinkId>,
-    ) -> Result<()>;
     async fn set_event_response(&mut self, id: EventId, response_json: &str) -> Result<()>;
     /// Every event of one customer, bounded by [`MAX_EVENTS_PER_CUSTOMER`].
     async fn customer_events(&mut self, customer_id: CustomerId) -> Result<Vec<StoredEvent>>;

@@ -274,24 +274,6 @@ pub async fn insert_event(db: &Db, event: &EventRecord) -> Result<()> {
     .await
 }
 
-pub async fn set_event_credit(
-    db: &Db,
-    id: EventId,
-    partner_id: PartnerId,
-    link_id: Option<LinkId>,
-) -> Result<()> {
-    let partner_id = partner_id.as_uuid();
-    let link_id = link_id.map(|id| id.as_uuid());
-    let id = id.as_uuid();
-    execute(
-        db,
-        "UPDATE events SET partner_id = $1, link_id = $2 WHERE id = $3",
-        &[&partner_id, &link_id, &id],
-    )
-    .await?;
-    Ok(())
-}
-
 pub async fn set_event_response(db: &Db, id: EventId, response_json: &str) -> Result<()> {
     let id = id.as_uuid();
     execute(

@@ -505,15 +505,6 @@ impl Tx for PgTx {
         events::insert_event(self.db(), event).await
     }
 
-    async fn set_event_credit(
-        &mut self,
-        id: EventId,
-        partner_id: PartnerId,
-        link_id: Option<LinkId>,
-    ) -> Result<()> {
-        events::set_event_credit(self.db(), id, partner_id, link_id).await
-    }
-
     async fn set_event_response(&mut self, id: EventId, response_json: &str) -> Result<()> {
         events::set_event_response(self.db(), id, response_json).await
     }

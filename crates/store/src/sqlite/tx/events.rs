@@ -243,24 +243,6 @@ pub fn insert_event(db: &Connection, event: &EventRecord) -> Result<()> {
     )
 }
 
-pub fn set_event_credit(
-    db: &Connection,
-    id: EventId,
-    partner_id: PartnerId,
-    link_id: Option<LinkId>,
-) -> Result<()> {
-    execute(
-        db,
-        "UPDATE events SET partner_id = ?, link_id = ? WHERE id = ?",
-        params![
-            partner_id.to_string(),
-            opt_text(link_id.map(|id| id.0)),
-            id.to_string(),
-        ],
-    )?;
-    Ok(())
-}
-
 pub fn set_event_response(db: &Connection, id: EventId, response_json: &str) -> Result<()> {
     execute(
         db,

@@ -299,15 +299,6 @@ impl Tx for SqliteTx {
         events::insert_event(self.db(), event)
     }
 
-    async fn set_event_credit(
-        &mut self,
-        id: EventId,
-        partner_id: PartnerId,
-        link_id: Option<LinkId>,
-    ) -> Result<()> {
-        events::set_event_credit(self.db(), id, partner_id, link_id)
-    }
-
     async fn set_event_response(&mut self, id: EventId, response_json: &str) -> Result<()> {
         events::set_event_response(self.db(), id, response_json)
     }
