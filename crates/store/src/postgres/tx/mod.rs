@@ -48,20 +48,22 @@ pub struct PgTx {
 }
 
 impl PgTx {
+    /// `BEGIN` goes out with the first statement, like a savepoint: no round trip of its own.
     pub async fn write(db: Db) -> Result<PgTx> {
-        batch(&db, "BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-        Ok(PgTx::new(db))
+        Ok(PgTx::new(db, "BEGIN ISOLATION LEVEL READ COMMITTED"))
     }
 
     pub async fn read(db: Db) -> Result<PgTx> {
-        batch(&db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-        Ok(PgTx::new(db))
+        Ok(PgTx::new(
+            db,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ))
     }
 
-    fn new(db: Db) -> PgTx {
+    fn new(db: Db, begin: &'static str) -> PgTx {
         PgTx {
             db: Some(db),
-            pending: None,
+            pending: Some(begin),
             held: HashSet::new(),
             in_savepoint: false,
             absent_events: HashSet::new(),
@@ -112,6 +114,13 @@ fn scoped(scope: &str, key: &str) -> String {
 
 impl Drop for PgTx {
     fn drop(&mut self) {
+        if self
+            .pending
+            .is_some_and(|command| command.starts_with("BEGIN"))
+        {
+            // Nothing was ever sent: the connection is as the pool gave it.
+            return;
+        }
         if let Some(db) = self.db.take() {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
@@ -155,7 +164,7 @@ impl Tx for PgTx {
 
     async fn savepoint(&mut self) -> Result<()> {
         if let Some(command) = self.pending.take() {
-            // A RELEASE still waiting: it goes out first.
+            // A BEGIN or RELEASE still waiting: it goes out first.
             send_ahead(self.db(), command);
         }
         self.pending = Some("SAVEPOINT request");
@@ -236,41 +245,55 @@ impl Tx for PgTx {
         customers: &[(WorkspaceId, &str)],
     ) -> Result<()> {
         // One statement per workspace (a group is nearly always one), each key probed on
-        // the unique index by a LATERAL ... LIMIT 1: a plain join or `= ANY` against the
+        // its unique index by a LATERAL ... LIMIT 1: a plain join or `= ANY` against the
         // array is free to become a scan of the whole table when the statistics lag behind
         // a fast-growing table, which they do under load.
-        for (workspace, keys) in by_workspace(idempotency_keys) {
-            let present: HashSet<String> = super::query::all(
+        let keys = by_workspace(idempotency_keys);
+        let ids = by_workspace(customers);
+        let mut workspaces: Vec<Uuid> = keys.iter().map(|(workspace, _)| *workspace).collect();
+        for (workspace, _) in &ids {
+            if !workspaces.contains(workspace) {
+                workspaces.push(*workspace);
+            }
+        }
+        for workspace in workspaces {
+            let wanted_keys: Vec<&str> = keys
+                .iter()
+                .filter(|(known, _)| *known == workspace)
+                .flat_map(|(_, keys)| keys.iter().copied())
+                .collect();
+            let wanted_ids: Vec<&str> = ids
+                .iter()
+                .filter(|(known, _)| *known == workspace)
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect();
+            let present: HashSet<(bool, String)> = super::query::all(
                 self.db(),
-                "SELECT wanted.key FROM unnest($2::TEXT[]) AS wanted(key)
+                "SELECT TRUE AS is_event, wanted.key FROM unnest($2::TEXT[]) AS wanted(key)
                  CROSS JOIN LATERAL (SELECT 1 FROM events
-                     WHERE workspace_id = $1 AND idempotency_key = wanted.key LIMIT 1) AS found",
-                &[&workspace, &keys],
-                |row| super::rows::get(row, "key"),
+                     WHERE workspace_id = $1 AND idempotency_key = wanted.key LIMIT 1) AS found
+                 UNION ALL
+                 SELECT FALSE, wanted.key FROM unnest($3::TEXT[]) AS wanted(key)
+                 CROSS JOIN LATERAL (SELECT 1 FROM customers
+                     WHERE workspace_id = $1 AND external_id = wanted.key LIMIT 1) AS found",
+                &[&workspace, &wanted_keys, &wanted_ids],
+                |row| {
+                    Ok((
+                        super::rows::get(row, "is_event")?,
+                        super::rows::get(row, "key")?,
+                    ))
+                },
             )
             .await?
             .into_iter()
             .collect();
-            for key in keys {
-                if !present.contains(key) {
+            for key in wanted_keys {
+                if !present.contains(&(true, key.to_string())) {
                     self.absent_events.insert((workspace, key.to_string()));
                 }
             }
-        }
-        for (workspace, ids) in by_workspace(customers) {
-            let present: HashSet<String> = super::query::all(
-                self.db(),
-                "SELECT wanted.key FROM unnest($2::TEXT[]) AS wanted(key)
-                 CROSS JOIN LATERAL (SELECT 1 FROM customers
-                     WHERE workspace_id = $1 AND external_id = wanted.key LIMIT 1) AS found",
-                &[&workspace, &ids],
-                |row| super::rows::get(row, "key"),
-            )
-            .await?
-            .into_iter()
-            .collect();
-            for id in ids {
-                if !present.contains(id) {
+            for id in wanted_ids {
+                if !present.contains(&(false, id.to_string())) {
                     self.absent_customers.insert((workspace, id.to_string()));
                 }
             }
