@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use tributary_core::{Timestamp, WorkspaceId, clickid};
+use tributary_core::{Timestamp, WorkspaceId};
 use tributary_store::Store;
 use tributary_store::{Click, StoreError};
 
@@ -114,10 +114,7 @@ impl EventSink for NatsLog {
 
     async fn submit_event(&self, app: &App, event: Validated<'_>) -> AppResult<Ingested> {
         ingest::validate_idempotency_key(event.idempotency_key)?;
-        if let Some(text) = event.request.facts.click_id.as_deref() {
-            clickid::decode(&app.secrets.click_key, text)
-                .map_err(|error| AppError::invalid("click_id", error.to_string()))?;
-        }
+        ingest::verified_click(app, &event.request)?;
         // Already processed: answer as the store would (replay, or 409 for another body).
         let existing = app
             .store
@@ -449,15 +446,7 @@ async fn apply_event(app: &App, payload: &[u8]) -> AppResult<()> {
             message: format!("unreadable logged event: {error}"),
         })?;
     let request = ingest::parse_event(&logged.body, Timestamp::from_millis(logged.received_at))?;
-    let click = request
-        .facts
-        .click_id
-        .as_deref()
-        .map(|text| {
-            clickid::decode(&app.secrets.click_key, text)
-                .map_err(|error| AppError::invalid("click_id", error.to_string()))
-        })
-        .transpose()?;
+    let click = ingest::verified_click(app, &request)?;
     app.ingest_queue
         .submit(Submission {
             workspace_id: logged.workspace_id,

@@ -318,15 +318,7 @@ pub async fn ingest(
     request: EventRequest,
 ) -> AppResult<Ingested> {
     validate_idempotency_key(idempotency_key)?;
-    let click = request
-        .facts
-        .click_id
-        .as_deref()
-        .map(|text| {
-            clickid::decode(&app.secrets.click_key, text)
-                .map_err(|error| AppError::invalid("click_id", error.to_string()))
-        })
-        .transpose()?;
+    let click = verified_click(app, &request)?;
     app.ingest_queue
         .submit(Submission {
             workspace_id,
@@ -335,6 +327,20 @@ pub async fn ingest(
             click,
         })
         .await
+}
+
+/// The facts of the event's `click_id`, checked against the server's key (its MAC alone:
+/// the click row itself may not be written yet).
+pub fn verified_click(app: &App, request: &EventRequest) -> AppResult<Option<clickid::ClickFacts>> {
+    request
+        .facts
+        .click_id
+        .as_deref()
+        .map(|text| {
+            clickid::decode(&app.secrets.click_key, text)
+                .map_err(|error| AppError::invalid("click_id", error.to_string()))
+        })
+        .transpose()
 }
 
 /// A validated event waiting for its group.

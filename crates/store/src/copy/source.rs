@@ -15,19 +15,9 @@ use uuid::Uuid;
 /// How long a read waits for a lock another process holds on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; a `?query` is ignored. The same
-/// rule as the SQLite store's, which keeps its URL parser private.
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; the SQLite store's own rule.
 pub fn path_from_url(url: &str) -> Result<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split_once('?').map_or(rest, |(path, _query)| path));
-    match path {
-        Some(path) if !path.is_empty() && !path.starts_with(":memory:") => Ok(PathBuf::from(path)),
-        _ => Err(StoreError::Database(format!(
-            "not a SQLite file URL: {url} (expected sqlite://PATH)"
-        ))),
-    }
+    crate::sqlite::path_from_url(url)
 }
 
 /// Opens the source read-only: the copy never changes it, and a missing file is an error

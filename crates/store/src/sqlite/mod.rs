@@ -18,6 +18,7 @@ mod tests;
 use crate::{Click, Result, Store, Tx};
 use async_trait::async_trait;
 use connection::blocking;
+pub use connection::path_from_url;
 use pool::{ReaderPool, WriterSlot};
 use std::sync::Arc;
 
