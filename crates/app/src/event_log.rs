@@ -15,8 +15,9 @@
 //! Workers (`tributary serve --role worker`) consume both streams through durable pull
 //! consumers and acknowledge a message only after its rows are committed. A worker killed
 //! mid-batch loses nothing: JetStream redelivers what was not acknowledged. Nothing is
-//! applied twice: a click batch is recorded with its stream sequence in the same transaction
-//! as its rows (`Store::append_logged_clicks`), and an event carries its idempotency key.
+//! applied twice: a click batch is recorded by its name (first click id and count) in the
+//! same transaction as its rows (`Store::append_logged_clicks`), and an event carries its
+//! idempotency key.
 
 use crate::ingest::{self, Ingested, Submission};
 use crate::{App, AppError, AppResult};
@@ -116,23 +117,22 @@ impl EventSink for NatsLog {
         ingest::validate_idempotency_key(event.idempotency_key)?;
         ingest::verified_click(app, &event.request)?;
         // Already processed: answer as the store would (replay, or 409 for another body).
-        let existing = app
-            .store
-            .read()
-            .await?
-            .event_by_idempotency_key(event.workspace_id, event.idempotency_key)
-            .await?;
-        if let Some(existing) = existing {
-            if existing.request_hash == event.request.request_hash {
-                return Ok(Ingested {
-                    response_json: existing.response_json,
-                    replayed: true,
-                    queued: false,
-                });
+        // Best effort: the edge keeps accepting events while the database is away.
+        let existing = async {
+            app.store
+                .read()
+                .await?
+                .event_by_idempotency_key(event.workspace_id, event.idempotency_key)
+                .await
+        };
+        match existing.await {
+            Ok(Some(existing)) => {
+                return ingest::answer_existing(existing, &event.request.request_hash);
             }
-            return Err(AppError::Conflict(
-                "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
-            ));
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "no earlier answer could be looked up; logging the event")
+            }
         }
         self.publish_event(&LoggedEvent {
             workspace_id: event.workspace_id,
@@ -178,6 +178,8 @@ pub struct LoggedEvent {
 pub struct NatsLog {
     jetstream: jetstream::Context,
     ack_wait: Duration,
+    /// The largest message the server takes, less room for headers.
+    max_payload: usize,
     click_stream: String,
     click_subject: String,
     event_stream: String,
@@ -206,6 +208,11 @@ impl NatsLog {
         let client = async_nats::connect(url)
             .await
             .map_err(|error| unavailable("connect", error))?;
+        let max_payload = client
+            .server_info()
+            .max_payload
+            .saturating_sub(4 * 1024)
+            .max(64 * 1024);
         let jetstream = jetstream::new(client);
         let upper = namespace.to_ascii_uppercase().replace('-', "_");
         let click_stream = format!("{upper}_CLICKS");
@@ -238,6 +245,7 @@ impl NatsLog {
         Ok(NatsLog {
             jetstream,
             ack_wait,
+            max_payload,
             click_stream,
             click_subject,
             event_stream,
@@ -263,7 +271,8 @@ impl NatsLog {
         Ok(())
     }
 
-    /// Logs one batch of clicks as one message.
+    /// Logs one batch of clicks: one message, or (when its encoding is larger than the
+    /// server takes, 1 MiB by default) halves of it, each its own message.
     pub async fn publish_clicks(&self, clicks: &[Click]) -> AppResult<()> {
         let Some(first) = clicks.first() else {
             return Ok(());
@@ -271,6 +280,11 @@ impl NatsLog {
         let wire: Vec<WireClick<'_>> = clicks.iter().map(WireClick::from).collect();
         let payload = serde_json::to_vec(&wire)
             .map_err(|error| AppError::Internal(format!("click batch: {error}")))?;
+        if payload.len() > self.max_payload && clicks.len() > 1 {
+            let (front, back) = clicks.split_at(clicks.len() / 2);
+            Box::pin(self.publish_clicks(front)).await?;
+            return Box::pin(self.publish_clicks(back)).await;
+        }
         // Click ids are unique, so the first id and the count name the batch.
         self.publish(
             &self.click_subject,
@@ -350,6 +364,14 @@ impl NatsLog {
                     .info()
                     .map_err(|error| unavailable("message info", error))?
                     .stream_sequence;
+                // The batch's own name (first click id and count), which survives the stream
+                // being recreated; a message without one is named by its sequence.
+                let batch_id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+                    .map(|id| id.as_str().to_string())
+                    .unwrap_or_else(|| format!("sequence:{sequence}"));
                 let clicks: Vec<Click> =
                     match serde_json::from_slice::<Vec<WireClick<'_>>>(&message.payload) {
                         Ok(wire) => wire.into_iter().map(Click::from).collect(),
@@ -365,7 +387,7 @@ impl NatsLog {
                     };
                 let written = app
                     .store
-                    .append_logged_clicks(&clicks, &self.click_stream, sequence)
+                    .append_logged_clicks(&clicks, &self.click_stream, &batch_id)
                     .await?;
                 if written {
                     app.metrics

@@ -343,6 +343,21 @@ pub fn verified_click(app: &App, request: &EventRequest) -> AppResult<Option<cli
         .transpose()
 }
 
+/// The answer to a request whose key was stored before: the first answer again for the same
+/// body, a conflict for another.
+pub fn answer_existing(existing: EventRecord, request_hash: &str) -> AppResult<Ingested> {
+    if existing.request_hash == request_hash {
+        return Ok(Ingested {
+            response_json: existing.response_json,
+            replayed: true,
+            queued: false,
+        });
+    }
+    Err(AppError::Conflict(
+        "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
+    ))
+}
+
 /// A validated event waiting for its group.
 pub struct Submission {
     pub workspace_id: WorkspaceId,
@@ -361,14 +376,13 @@ pub fn keys_to_lock(submission: &Submission) -> [(&'static str, String); 2] {
             "idempotency",
             format!("{workspace_id}:{}", submission.idempotency_key),
         ),
-        (
-            "customer",
-            format!(
-                "{workspace_id}:{}",
-                submission.request.facts.customer_external_id
-            ),
-        ),
+        customer_lock(workspace_id, &submission.request.facts.customer_external_id),
     ]
+}
+
+/// The lock every writer that decides on a customer's money takes (ingestion, approval).
+pub fn customer_lock(workspace_id: WorkspaceId, external_id: &str) -> (&'static str, String) {
+    ("customer", format!("{workspace_id}:{external_id}"))
 }
 
 /// Ingests one event inside `tx` (the caller commits).
@@ -390,16 +404,7 @@ pub async fn ingest_in(
         .event_by_idempotency_key(workspace_id, idempotency_key)
         .await?
     {
-        if existing.request_hash == request.request_hash {
-            return Ok(Ingested {
-                response_json: existing.response_json,
-                replayed: true,
-                queued: false,
-            });
-        }
-        return Err(AppError::Conflict(
-            "this Idempotency-Key was used with a different request body; use a new key for a new event".into(),
-        ));
+        return answer_existing(existing, &request.request_hash);
     }
 
     // The customer, created on first sight.

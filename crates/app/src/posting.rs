@@ -76,13 +76,21 @@ pub async fn converge_customer(
                 };
                 if reverses_all_pending {
                     for original in &pending {
-                        tx.set_commission_state(
-                            original.id,
-                            CommissionState::Pending,
-                            CommissionState::Reversed,
-                            None,
-                        )
-                        .await?;
+                        let reversed = tx
+                            .set_commission_state(
+                                original.id,
+                                CommissionState::Pending,
+                                CommissionState::Reversed,
+                                None,
+                            )
+                            .await?;
+                        // Approval takes the customer's lock too, so this cannot happen;
+                        // if it ever does, posting on a stale state would misfile money.
+                        if !reversed {
+                            return Err(AppError::Conflict(
+                                "a commission of this customer changed while the event was processed; send it again".into(),
+                            ));
+                        }
                     }
                 }
                 (
@@ -170,6 +178,17 @@ pub async fn approve(
     id: CommissionId,
     now: Timestamp,
 ) -> AppResult<bool> {
+    let Some(seen) = tx.commission(workspace_id, id).await? else {
+        return Err(AppError::NotFound("commission"));
+    };
+    // Take the customer's turn first (PostgreSQL runs writers side by side): a refund being
+    // ingested for this customer decides between clawing back pending or approved money,
+    // so it must not read the state this approval is about to change.
+    if let Some(customer) = tx.customer(workspace_id, seen.customer_id).await? {
+        let (scope, key) = crate::ingest::customer_lock(workspace_id, &customer.external_id);
+        tx.lock_key(scope, &key).await?;
+    }
+    // Read again under the lock: a refund may have just reversed it.
     let Some(commission) = tx.commission(workspace_id, id).await? else {
         return Err(AppError::NotFound("commission"));
     };

@@ -123,17 +123,37 @@ async fn open_store(url: &str, pg_pool_size: usize) -> Result<Arc<dyn Store>> {
     )
 }
 
-/// A database URL fit for a log or a terminal: any password replaced by `***`.
+/// A database or event-log URL fit for a log or a terminal: the password in the user
+/// part (up to the last `@`) and any `password=` query parameter replaced by `***`.
 fn display_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_string(),
+            },
+            None => base.to_string(),
+        },
+        None => base.to_string(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    match query {
+        Some(query) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => base,
     }
 }
 
@@ -200,7 +220,9 @@ async fn main() -> Result<()> {
                     Some(
                         tributary_app::event_log::NatsLog::connect(&log_url, &event_log_namespace)
                             .await
-                            .with_context(|| format!("connecting to the event log at {log_url}"))?,
+                            .with_context(|| {
+                                format!("connecting to the event log at {}", display_url(&log_url))
+                            })?,
                     )
                 }
                 None => None,
@@ -315,6 +337,14 @@ mod tests {
             "postgres://app:***@db.internal:5432/tributary"
         );
         assert_eq!(display_url("postgres://app@db/t"), "postgres://app@db/t");
+        assert_eq!(
+            display_url("postgres://app:p@ss@db/t?sslmode=require&password=x"),
+            "postgres://app:***@db/t?sslmode=require&password=***"
+        );
+        assert_eq!(
+            display_url("nats://user:secret@nats:4222"),
+            "nats://user:***@nats:4222"
+        );
         assert_eq!(display_url("sqlite://demo.db"), "sqlite://demo.db");
     }
 }

@@ -86,14 +86,14 @@ pub trait Store: Send + Sync + 'static {
     async fn write(&self) -> Result<Box<dyn Tx>>;
     /// Appends a batch of clicks and their daily aggregates in one transaction.
     async fn append_clicks(&self, clicks: &[Click]) -> Result<()>;
-    /// Appends a batch of clicks consumed from the event log at `(stream, sequence)`, in one
-    /// durable transaction that also records the sequence; false (nothing written) if that
-    /// sequence was applied before. Only PostgreSQL runs event-log workers (tier 2).
+    /// Appends a batch of clicks consumed from the event log, named `batch_id` in `stream`,
+    /// in one durable transaction that also records the name; false (nothing written) if
+    /// that batch was applied before. Only PostgreSQL runs event-log workers (tier 2).
     async fn append_logged_clicks(
         &self,
         _clicks: &[Click],
         _stream: &str,
-        _sequence: u64,
+        _batch_id: &str,
     ) -> Result<bool> {
         Err(StoreError::Database(format!(
             "event-log workers need PostgreSQL; this store is {}",

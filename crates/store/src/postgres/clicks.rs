@@ -11,24 +11,24 @@ pub async fn append_clicks(db: &Db, known: &Mutex<HashSet<i64>>, clicks: &[Click
     append(db, known, clicks, None).await.map(|_| ())
 }
 
-/// Appends clicks consumed from the event log, recording `(stream, sequence)` in the same
+/// Appends clicks consumed from the event log, recording `(stream, batch_id)` in the same
 /// transaction, and committed durably (the log forgets the batch once it is acknowledged).
-/// False, with nothing written, when that sequence was applied before.
+/// False, with nothing written, when that batch was applied before.
 pub async fn append_logged_clicks(
     db: &Db,
     known: &Mutex<HashSet<i64>>,
     clicks: &[Click],
     stream: &str,
-    sequence: u64,
+    batch_id: &str,
 ) -> Result<bool> {
-    append(db, known, clicks, Some((stream, sequence))).await
+    append(db, known, clicks, Some((stream, batch_id))).await
 }
 
 async fn append(
     db: &Db,
     known: &Mutex<HashSet<i64>>,
     clicks: &[Click],
-    logged: Option<(&str, u64)>,
+    logged: Option<(&str, &str)>,
 ) -> Result<bool> {
     let months: BTreeSet<i64> = clicks.iter().map(|c| month_of(c.at.millis())).collect();
     for month in months {
@@ -46,16 +46,13 @@ async fn append(
     batch(db, "BEGIN").await?;
     let written = async {
         match logged {
-            Some((stream, sequence)) => {
-                let sequence = i64::try_from(sequence).map_err(|_| {
-                    StoreError::Database(format!("log sequence {sequence} out of range"))
-                })?;
+            Some((stream, batch_id)) => {
                 let fresh = execute(
                     db,
-                    "INSERT INTO log_applied (stream, sequence, applied_at)
+                    "INSERT INTO log_applied (stream, batch_id, applied_at)
                      VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT)
                      ON CONFLICT DO NOTHING",
-                    &[&stream, &sequence],
+                    &[&stream, &batch_id],
                 )
                 .await?;
                 if fresh == 0 {

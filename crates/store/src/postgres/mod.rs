@@ -101,10 +101,10 @@ impl Store for PgStore {
         &self,
         clicks: &[Click],
         stream: &str,
-        sequence: u64,
+        batch_id: &str,
     ) -> Result<bool> {
         let db = self.connection().await?;
-        clicks::append_logged_clicks(&db, &self.click_partitions, clicks, stream, sequence).await
+        clicks::append_logged_clicks(&db, &self.click_partitions, clicks, stream, batch_id).await
     }
 
     async fn migrate(&self) -> Result<()> {

@@ -24,7 +24,7 @@ pub async fn insert(db: &Db, sql: &str, params: Params<'_>) -> Result<()> {
     execute(db, sql, params).await.map(|_| ())
 }
 
-/// The first row, if any, mapped by `map`.
+/// The first row, if any, mapped by `map` (callers ask by a unique key).
 pub async fn optional<T>(
     db: &Db,
     sql: &str,
@@ -32,15 +32,8 @@ pub async fn optional<T>(
     map: impl Fn(&Row) -> Result<T>,
 ) -> Result<Option<T>> {
     let statement = db.prepare_cached(sql).await.map_err(classify)?;
-    match db.query_opt(&statement, params).await {
-        Ok(row) => row.as_ref().map(map).transpose(),
-        // `query_opt` refuses more than one row; the first is what the caller asked for.
-        Err(error) if error.to_string().contains("more than one row") => {
-            let rows = db.query(&statement, params).await.map_err(classify)?;
-            rows.first().map(map).transpose()
-        }
-        Err(error) => Err(classify(error)),
-    }
+    let rows = db.query(&statement, params).await.map_err(classify)?;
+    rows.first().map(map).transpose()
 }
 
 /// Every row, mapped by `map`. Callers bound the row count in SQL (`LIMIT`) or by schema.

@@ -148,6 +148,8 @@ impl Tx for PgTx {
             return Ok(());
         };
         let sql = match pending {
+            // Nothing was ever sent: there is no transaction to end.
+            Some(command) if command.starts_with("BEGIN") => return Ok(()),
             Some(command) => format!("{command}; COMMIT"),
             None => "COMMIT".to_string(),
         };
