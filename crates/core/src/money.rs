@@ -175,6 +175,44 @@ impl Money {
         }
     }
 
+    /// Splits this amount into parts in proportion to `weights` (basis points, or any
+    /// integer weights), so that the parts add up to exactly the whole: each part is its
+    /// exact share rounded toward zero, and the minor units left over go one each to the
+    /// parts with the largest remainders, the earlier part first on a tie (largest-remainder
+    /// allocation). A negative amount splits as the negation of its positive, so a reversal
+    /// splits into exactly the negated parts. `None` when there is no weight to split by
+    /// (or, for `i64::MIN` minor units alone, when a part would not fit).
+    pub fn allocate(self, weights: &[u32]) -> Option<Vec<Money>> {
+        let total_weight: u128 = weights.iter().map(|&weight| u128::from(weight)).sum();
+        if total_weight == 0 {
+            return None;
+        }
+        let magnitude = u128::from(self.amount_minor.unsigned_abs());
+        let mut parts = Vec::with_capacity(weights.len());
+        let mut remainders = Vec::with_capacity(weights.len());
+        for &weight in weights {
+            let exact = magnitude * u128::from(weight);
+            parts.push(exact / total_weight);
+            remainders.push(exact % total_weight);
+        }
+        let assigned: u128 = parts.iter().sum();
+        let mut order: Vec<usize> = (0..weights.len()).collect();
+        // Largest remainder first; the earlier part on a tie (a stable sort keeps index order).
+        order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]));
+        for &index in order.iter().take((magnitude - assigned) as usize) {
+            parts[index] += 1;
+        }
+        let sign: i64 = if self.amount_minor < 0 { -1 } else { 1 };
+        parts
+            .into_iter()
+            .map(|part| {
+                i64::try_from(part)
+                    .ok()
+                    .map(|part| Money::new(sign * part, self.currency))
+            })
+            .collect()
+    }
+
     /// `rate` of this amount, rounded once by [`round_half_up`]: see [`BasisPoints::apply`].
     pub fn percent(self, rate: BasisPoints) -> Money {
         Money::new(rate.apply(self.amount_minor), self.currency)
@@ -258,6 +296,53 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn allocation_follows_the_largest_remainders() {
+        let usd = |minor| Money::new(minor, Currency::USD);
+        // 100 split three ways: 33.33 each, one unit left, to the first of the tied parts.
+        assert_eq!(
+            usd(100).allocate(&[1, 1, 1]),
+            Some(vec![usd(34), usd(33), usd(33)])
+        );
+        // 40/20/40 of 1001: 400.4, 200.2, 400.4: the one unit left goes to the first 400.
+        assert_eq!(
+            usd(1001).allocate(&[4_000, 2_000, 4_000]),
+            Some(vec![usd(401), usd(200), usd(400)])
+        );
+        assert_eq!(
+            usd(-100).allocate(&[1, 1, 1]),
+            Some(vec![usd(-34), usd(-33), usd(-33)])
+        );
+        assert_eq!(usd(5).allocate(&[0, 0]), None);
+        assert_eq!(usd(5).allocate(&[]), None);
+        assert_eq!(usd(5).allocate(&[0, 3]), Some(vec![usd(0), usd(5)]));
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_never_creates_or_loses_a_minor_unit(
+            total in -10_000_000_000i64..10_000_000_000,
+            weights in proptest::collection::vec(0u32..=10_000, 1..12),
+        ) {
+            let whole = Money::new(total, Currency::USD);
+            let Some(parts) = whole.allocate(&weights) else {
+                prop_assert!(weights.iter().all(|&w| w == 0));
+                return Ok(());
+            };
+            prop_assert_eq!(parts.len(), weights.len());
+            prop_assert_eq!(parts.iter().map(|p| p.amount_minor).sum::<i64>(), total);
+            // Each part is within one minor unit of its exact share.
+            let weight_sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
+            for (part, &weight) in parts.iter().zip(&weights) {
+                let exact_times_sum = i128::from(total) * i128::from(weight);
+                let part_times_sum = i128::from(part.amount_minor) * weight_sum;
+                prop_assert!((exact_times_sum - part_times_sum).abs() < weight_sum);
+            }
+            // A reversal splits into exactly the negated parts.
+            let negated: Vec<Money> = whole.negate().allocate(&weights).unwrap_or_default();
+            prop_assert_eq!(negated, parts.iter().map(|p| p.negate()).collect::<Vec<_>>());
+        }
+    }
     #[test]
     fn parses_known_currencies_and_rejects_others() {
         assert_eq!(Currency::parse("USD").map(|c| c.exponent()), Ok(2));
