@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod bots;
 pub mod clickid;
 pub mod commission;
+pub mod condition;
 pub mod event;
 pub mod ids;
 pub mod ledger;
