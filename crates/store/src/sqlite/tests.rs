@@ -1,6 +1,6 @@
-//! The SQLite store's own guarantees, on a real file: what the connections promise callers
-//! (rollback on drop, conflicts, read-only readers, durable settings), not the queries,
-//! which the app and server tests run end to end.
+//! The SQLite store's own guarantees, on a real file: its migrations, read-only readers, the
+//! writer's durability settings. What every store promises (rollback on drop, conflicts and
+//! savepoints...) is in `tests/contract.rs`, run on SQLite and PostgreSQL alike.
 
 use super::SqliteStore;
 use crate::*;
@@ -80,44 +80,6 @@ async fn a_database_migrated_by_sqlx_is_taken_over() {
     }
     store.migrate().await.expect("migrate over sqlx's history");
     assert_eq!(workspace_count(&store).await, 0);
-}
-
-#[tokio::test]
-async fn a_write_dropped_without_commit_is_rolled_back() {
-    let (_dir, store) = fresh().await;
-    store.migrate().await.expect("migrate");
-    let mut tx = store.write().await.expect("write");
-    tx.insert_workspace(&workspace("gone"))
-        .await
-        .expect("insert");
-    drop(tx);
-    assert_eq!(workspace_count(&store).await, 0);
-    let mut tx = store.write().await.expect("the next writer starts clean");
-    tx.insert_workspace(&workspace("kept"))
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    assert_eq!(workspace_count(&store).await, 1);
-}
-
-#[tokio::test]
-async fn a_duplicate_is_a_conflict_and_a_savepoint_undoes_only_its_part() {
-    let (_dir, store) = fresh().await;
-    store.migrate().await.expect("migrate");
-    let first = workspace("first");
-    let mut tx = store.write().await.expect("write");
-    tx.insert_workspace(&first).await.expect("insert");
-    tx.savepoint().await.expect("savepoint");
-    let duplicate = tx.insert_workspace(&first).await;
-    assert!(
-        matches!(duplicate, Err(StoreError::Conflict(_))),
-        "{duplicate:?}"
-    );
-    tx.rollback_to_savepoint()
-        .await
-        .expect("rollback to savepoint");
-    tx.commit().await.expect("commit");
-    assert_eq!(workspace_count(&store).await, 1);
 }
 
 #[tokio::test]
