@@ -5,6 +5,7 @@
 use crate::{AppError, AppResult, new_uuid};
 use tributary_core::attribution::Credit;
 use tributary_core::commission::{self, CommissionState, Posted, Posting};
+use tributary_core::engine::PartnerFacts;
 use tributary_core::ledger::Transaction;
 use tributary_core::*;
 use tributary_store::{
@@ -29,16 +30,33 @@ pub async fn converge_customer(
         .ok_or_else(|| AppError::Internal("program's plan version is missing".into()))?;
     let events = tx.customer_events(customer.id).await?;
     let existing = tx.customer_commissions(customer.id).await?;
+    // This version's commissions of the rules settled per customer: the keys derived here.
+    let per_customer_rule = |rule_id: &str| {
+        version
+            .plan
+            .rules
+            .iter()
+            .any(|rule| rule.id == rule_id && !rule.needs_period())
+    };
     let posted: Vec<Posted> = existing
         .iter()
+        .filter(|c| c.plan_version_id == version.id && per_customer_rule(&c.rule_id))
         .map(|c| Posted {
             source_event_id: c.source_event_id,
             rule_id: c.rule_id.clone(),
             amount: c.amount,
             state: c.state,
+            explanation: c.explanation.clone(),
         })
         .collect();
-    let owed = commission::owed_for_customer(&version.plan, version.id, credit, &events);
+    let owed = commission::owed_for_customer(
+        &version.plan,
+        version.id,
+        credit,
+        &events,
+        PartnerFacts::default(),
+        now,
+    );
     let deltas = commission::deltas(owed, &posted);
 
     let mut written = Vec::with_capacity(deltas.len());
@@ -54,7 +72,12 @@ pub async fn converge_customer(
         let id = CommissionId(new_uuid());
         let (kind, amount, state, hold_until, transaction, ledger_kind) = match delta.posting {
             Posting::Earn { amount } => {
-                let hold_until = now.plus_days(program.hold_days);
+                let hold_days = version
+                    .plan
+                    .safeguards
+                    .hold_days
+                    .unwrap_or(program.hold_days);
+                let hold_until = now.plus_days(hold_days);
                 (
                     CommissionKind::Earning,
                     amount,

@@ -42,6 +42,7 @@ fn engine(c: &mut Criterion) {
                 invoice_id: Some(format!("in_{n}")),
                 milestone: None,
             },
+            metadata: Default::default(),
         })
         .collect();
     let mut group = c.benchmark_group("engine");
@@ -56,6 +57,8 @@ fn engine(c: &mut Criterion) {
                 PlanVersionId::from_uuid(Uuid::from_u128(9)),
                 &credit,
                 black_box(&events),
+                Default::default(),
+                Timestamp::from_millis(10_000),
             );
             let postings = deltas(owed, &[]);
             for delta in &postings {

@@ -5,8 +5,9 @@
 //! ledger, and a refund claws back exactly what rounding gave.
 
 use crate::attribution::Credit;
+use crate::engine::{CustomerFacts, Engine, Line, PartnerFacts};
 use crate::event::{EventFacts, EventKind};
-use crate::plan::{Plan, Reward, Rule};
+use crate::plan::{Measure, Plan, Reward, Rule, TierMode};
 use crate::{EventId, Money, PlanVersionId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,11 +51,14 @@ impl CommissionState {
     }
 }
 
-/// A stored event with its id.
+/// A stored event with its id and the string values of its metadata (product, plan,
+/// country, campaign, ...), which conditions test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {
     pub id: EventId,
     pub facts: EventFacts,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// An event as shown in an explanation.
@@ -65,6 +69,8 @@ pub struct ExplainedEvent {
     pub amount: Option<Money>,
     pub occurred_at: Timestamp,
     pub invoice_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<String>,
 }
 
 impl From<&StoredEvent> for ExplainedEvent {
@@ -75,8 +81,24 @@ impl From<&StoredEvent> for ExplainedEvent {
             amount: event.facts.amount,
             occurred_at: event.facts.occurred_at,
             invoice_id: event.facts.invoice_id.clone(),
+            milestone: event.facts.milestone.clone(),
         }
     }
+}
+
+/// The tier a tiered rule reached, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainedTier {
+    /// 1-based, as people count.
+    pub number: u32,
+    pub name: Option<String>,
+    pub from: i64,
+    pub measure: Measure,
+    pub mode: TierMode,
+    /// `2026-05` or `2026-Q2`.
+    pub period: String,
+    /// The partner's volume in the period including this event.
+    pub volume: i64,
 }
 
 /// Why an amount is what it is: the events, the credit, the rule, the arithmetic.
@@ -93,6 +115,14 @@ pub struct Explanation {
     pub base: Option<Money>,
     pub arithmetic: String,
     pub rounding: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<ExplainedTier>,
+    /// A cap or budget that reduced the amount, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited_by: Option<String>,
+    /// Anything else that shaped the amount (stacking, a full refund, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// What the facts owe in total for this event and rule.
     pub owed: Money,
     /// What had been posted for this event and rule before this posting.
@@ -112,142 +142,208 @@ pub struct Owed {
 
 const ROUNDING_RULE: &str =
     "rounded once to the nearest minor unit, halves away from zero (money::round_half_up)";
+const TIER_ROUNDING_RULE: &str = "the period's running total is rounded once to the nearest minor unit (halves away from zero) after each event, and each event is paid the increase, so the period's commissions add up to its exact total rounded once";
 
-/// Everything `credit`'s partner is owed for one customer's events under `plan`.
-///
-/// Events before the credited touch earn nothing. Only the customer's first lead earns lead
-/// rewards. Refunds and chargebacks reduce the sales with the same `invoice_id` (and currency),
-/// oldest sale first; a percentage applies to what is left, a flat sale reward is owed while
-/// anything is left.
+/// Everything `credit`'s partner is owed for one customer's events under `plan`, for the
+/// rules settled per customer (level 1 of the engine; see `engine`). Tiered rules and caps
+/// per partner per period are settled per period and are not in this list.
 pub fn owed_for_customer(
     plan: &Plan,
     plan_version_id: PlanVersionId,
     credit: &Credit,
     events: &[StoredEvent],
+    partner: PartnerFacts<'_>,
+    as_of: Timestamp,
 ) -> Vec<Owed> {
-    let mut ordered: Vec<&StoredEvent> = events.iter().collect();
-    ordered.sort_by(|a, b| {
-        a.facts
-            .occurred_at
-            .cmp(&b.facts.occurred_at)
-            .then(a.id.cmp(&b.id))
-    });
-
-    // Refund totals per (invoice, currency), allocated to sales below.
-    let mut refund_pool: BTreeMap<(String, crate::Currency), (i64, Vec<&StoredEvent>)> =
-        BTreeMap::new();
-    for event in ordered
+    let engine = Engine::new(plan);
+    let mut lines = Vec::new();
+    engine.customer(
+        &CustomerFacts {
+            events,
+            touched_at: credit.touched_at,
+            share_bp: credit.share_bp,
+            partner,
+            as_of,
+        },
+        &mut lines,
+    );
+    lines
         .iter()
-        .filter(|event| event.facts.kind.is_reversal())
-    {
-        if let (Some(invoice), Some(amount)) = (&event.facts.invoice_id, event.facts.amount) {
-            let entry = refund_pool
-                .entry((invoice.clone(), amount.currency))
-                .or_insert((0, Vec::new()));
-            entry.0 = entry.0.saturating_add(amount.amount_minor);
-            entry.1.push(event);
-        }
-    }
+        .filter(|line| !plan.rules[line.rule as usize].needs_period())
+        .map(|line| explain(plan, plan_version_id, credit, events, line))
+        .collect()
+}
 
-    let eligible = |event: &StoredEvent| {
-        credit
-            .touched_at
-            .is_none_or(|touched| event.facts.occurred_at >= touched)
+/// Builds the explanation of one line of the engine for `events` (the customer's events the
+/// line was derived from).
+pub fn explain(
+    plan: &Plan,
+    plan_version_id: PlanVersionId,
+    credit: &Credit,
+    events: &[StoredEvent],
+    line: &Line,
+) -> Owed {
+    let rule = &plan.rules[line.rule as usize];
+    let event = &events[line.event as usize];
+    let kind = event.facts.kind;
+    let amount = line.amount;
+    let mut notes = Vec::new();
+    let adjustments: Vec<ExplainedEvent> = if line.detail.refunded_minor > 0 {
+        events
+            .iter()
+            .filter(|other| {
+                other.facts.kind.is_reversal()
+                    && other.facts.invoice_id.is_some()
+                    && other.facts.invoice_id == event.facts.invoice_id
+            })
+            .map(ExplainedEvent::from)
+            .collect()
+    } else {
+        Vec::new()
     };
-    let mut owed = Vec::new();
-    let mut lead_seen = false;
-    for event in ordered {
-        if !eligible(event) {
-            continue;
+    let share_text = if line.share_bp == 10_000 {
+        String::new()
+    } else {
+        format!(", × {} bp credit share ÷ 10,000", line.share_bp)
+    };
+    let mut tier = None;
+    let mut rounding = ROUNDING_RULE.to_string();
+    let arithmetic = match &rule.reward {
+        Reward::Flat { amount: flat } if line.detail.refunded_in_full => {
+            format!("flat {flat} per sale, but the sale was refunded in full: 0")
         }
-        let kind = event.facts.kind;
-        if kind == EventKind::Lead {
-            if lead_seen {
-                continue;
-            }
-            lead_seen = true;
+        Reward::Flat { amount: flat } => {
+            format!("flat {flat} per {}{share_text}", trigger_noun(rule, kind))
         }
-        if !(kind == EventKind::Lead || kind.is_revenue()) {
-            continue;
+        Reward::Percent { rate_bp } | Reward::PercentOfExpansion { rate_bp } => {
+            let base_minor = line.base.map_or(0, |base| base.amount_minor);
+            format!(
+                "{} × {} bp ÷ 10,000 = {} (exact: {}/10,000 minor units){share_text}",
+                base_minor,
+                rate_bp.get(),
+                line.detail.uncapped_minor,
+                i128::from(base_minor) * i128::from(rate_bp.get())
+            )
         }
-        // Net base for revenue events: the sale minus the refunds allocated to it.
-        let mut adjustments = Vec::new();
-        let base = event.facts.amount.map(|amount| {
-            let mut net = amount.amount_minor;
-            if let Some(invoice) = &event.facts.invoice_id
-                && let Some((remaining, refunds)) =
-                    refund_pool.get_mut(&(invoice.clone(), amount.currency))
-            {
-                let taken = (*remaining).clamp(0, net);
-                *remaining -= taken;
-                net -= taken;
-                if taken > 0 {
-                    adjustments = refunds
-                        .iter()
-                        .map(|refund| ExplainedEvent::from(*refund))
-                        .collect();
-                }
-            }
-            Money::new(net, amount.currency)
-        });
-        for rule in plan.rules.iter().filter(|rule| rule.trigger.matches(kind)) {
-            let (amount, arithmetic) = match (rule.reward, base) {
-                (Reward::Flat { amount }, Some(base)) if base.amount_minor <= 0 => (
-                    Money::zero(amount.currency),
-                    format!("flat {amount} per sale, but the sale was refunded in full: 0"),
-                ),
-                (Reward::Flat { amount }, _) => {
-                    (amount, format!("flat {amount} per {}", kind.as_str()))
-                }
-                (Reward::Percent { rate_bp }, Some(base)) => {
-                    let amount = base.percent(rate_bp);
-                    (
-                        amount,
-                        format!(
-                            "{} × {} bp ÷ 10,000 = {} (exact: {}/10,000 minor units)",
-                            base.amount_minor,
-                            rate_bp.get(),
-                            amount.amount_minor,
-                            i128::from(base.amount_minor) * i128::from(rate_bp.get())
-                        ),
+        Reward::Tiered(tiered) => {
+            rounding = TIER_ROUNDING_RULE.into();
+            match line.detail.tier {
+                Some(reached) => {
+                    let definition = &tiered.tiers[usize::from(reached.index)];
+                    let pays = match (definition.rate_bp, definition.amount) {
+                        (Some(rate), _) => format!("{} bp", rate.get()),
+                        (None, Some(flat)) => format!("{flat} per event"),
+                        (None, None) => "nothing".into(),
+                    };
+                    let period = tiered.period.label(reached.period_start);
+                    tier = Some(ExplainedTier {
+                        number: u32::from(reached.index) + 1,
+                        name: definition.name.clone(),
+                        from: definition.from,
+                        measure: tiered.measure,
+                        mode: tiered.mode,
+                        period: period.clone(),
+                        volume: reached.volume,
+                    });
+                    let how = match tiered.mode {
+                        TierMode::Marginal => {
+                            "marginal: each tier's rate on its own slice of the volume"
+                        }
+                        TierMode::WholeVolume => {
+                            "whole volume: the reached tier's rate on the whole period, earlier events topped up by this one"
+                        }
+                    };
+                    format!(
+                        "tier {} (from {} {}) reached with {} {} in {period}, paying {pays} ({how}); this event's increase of the period total: {}{share_text}",
+                        reached.index + 1,
+                        definition.from,
+                        measure_noun(tiered.measure),
+                        reached.volume,
+                        measure_noun(tiered.measure),
+                        line.detail.uncapped_minor
                     )
                 }
-                // A percentage of an event without an amount: validation forbids it; owe nothing.
-                (Reward::Percent { .. }, None) => continue,
-            };
-            let summary = format!(
-                "{} for {} {} of customer {} ({} credit via {}), rule {}",
-                amount,
-                kind.as_str(),
-                event.facts.invoice_id.as_deref().unwrap_or(""),
-                event.facts.customer_external_id,
-                credit.share_bp / 100,
-                credit.model,
-                rule.id
-            )
-            .replace("  ", " ");
-            owed.push(Owed {
-                source_event_id: event.id,
-                rule_id: rule.id.clone(),
-                amount,
-                explanation: Explanation {
-                    summary,
-                    event: ExplainedEvent::from(event),
-                    adjustments: adjustments.clone(),
-                    attribution: credit.clone(),
-                    plan_version_id,
-                    rule: rule.clone(),
-                    base,
-                    arithmetic,
-                    rounding: ROUNDING_RULE.into(),
-                    owed: amount,
-                    previously_posted_minor: 0,
-                    posted: amount,
-                },
-            });
+                None => "tiers are settled per partner and period".into(),
+            }
         }
+    };
+    if line.detail.refunded_in_full && matches!(rule.reward, Reward::Percent { .. }) {
+        notes.push("the sale was refunded in full".into());
     }
-    owed
+    if let Some(winner) = line.detail.lost_to {
+        notes.push(format!(
+            "stacking is `best`: rule {} paid more for this event, so this rule pays 0",
+            plan.rules[usize::from(winner)].id
+        ));
+    }
+    let limited_by = line.detail.capped_by.map(|limit| {
+        format!(
+            "{}: {} reduced to {}",
+            limit.as_str(),
+            Money::new(line.detail.uncapped_minor, amount.currency),
+            amount
+        )
+    });
+    let summary = format!(
+        "{} for {} {} of customer {} ({} credit via {}), rule {}",
+        amount,
+        kind.as_str(),
+        event.facts.invoice_id.as_deref().unwrap_or(""),
+        event.facts.customer_external_id,
+        format_share(line.share_bp),
+        credit.model,
+        rule.id
+    )
+    .replace("  ", " ");
+    Owed {
+        source_event_id: line.source_event_id,
+        rule_id: rule.id.clone(),
+        amount,
+        explanation: Explanation {
+            summary,
+            event: ExplainedEvent::from(event),
+            adjustments,
+            attribution: credit.clone(),
+            plan_version_id,
+            rule: rule.clone(),
+            base: line.base,
+            arithmetic,
+            rounding,
+            tier,
+            limited_by,
+            notes,
+            owed: amount,
+            previously_posted_minor: 0,
+            posted: amount,
+        },
+    }
+}
+
+fn format_share(share_bp: u32) -> String {
+    if share_bp.is_multiple_of(100) {
+        format!("{}%", share_bp / 100)
+    } else {
+        format!("{}.{:02}%", share_bp / 100, share_bp % 100)
+    }
+}
+
+fn trigger_noun(rule: &Rule, kind: EventKind) -> String {
+    match &rule.trigger {
+        crate::plan::Trigger::Milestone(name) | crate::plan::Trigger::Custom(name) => {
+            format!("`{name}`")
+        }
+        crate::plan::Trigger::Retained { days } => format!("customer retained {days} days"),
+        crate::plan::Trigger::FirstSale => "first purchase".into(),
+        _ => kind.as_str().into(),
+    }
+}
+
+fn measure_noun(measure: Measure) -> &'static str {
+    match measure {
+        Measure::Customers => "new customers",
+        Measure::Revenue => "minor units of revenue",
+        Measure::Conversions => "conversions",
+    }
 }
 
 /// A commission already posted for a (source event, rule).
@@ -257,6 +353,8 @@ pub struct Posted {
     pub rule_id: String,
     pub amount: Money,
     pub state: CommissionState,
+    /// The explanation it was posted with, reused when the key is no longer owed at all.
+    pub explanation: Explanation,
 }
 
 /// How one difference between owed and posted is written.
@@ -286,8 +384,44 @@ pub struct Delta {
 }
 
 /// Compares what is owed with what is posted and says what to post. Amounts in the postings
-/// are signed (negative for clawbacks) and sum, per key, to `owed - posted`.
-pub fn deltas(owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
+/// are signed (negative for clawbacks) and sum, per key, to `owed - posted`. `posted` holds
+/// the commissions of the keys the caller derived: a posted key missing from `owed` (a
+/// condition or a stacking choice no longer picks it) is owed nothing and clawed back.
+pub fn deltas(mut owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
+    let mut orphans: Vec<&Posted> = Vec::new();
+    for p in posted {
+        let known = owed
+            .iter()
+            .any(|o| o.source_event_id == p.source_event_id && o.rule_id == p.rule_id)
+            || orphans
+                .iter()
+                .any(|o| o.source_event_id == p.source_event_id && o.rule_id == p.rule_id);
+        if !known {
+            orphans.push(p);
+        }
+    }
+    for orphan in orphans {
+        let latest = posted
+            .iter()
+            .rfind(|p| p.source_event_id == orphan.source_event_id && p.rule_id == orphan.rule_id)
+            .unwrap_or(orphan);
+        let currency = orphan.amount.currency;
+        let mut explanation = latest.explanation.clone();
+        explanation.summary = format!(
+            "no longer owed: rule {} no longer applies to this {} (its conditions, first-ness or stacking changed with later facts)",
+            orphan.rule_id,
+            explanation.event.kind.as_str()
+        );
+        explanation.arithmetic = "owed 0".into();
+        explanation.limited_by = None;
+        explanation.owed = Money::zero(currency);
+        owed.push(Owed {
+            source_event_id: orphan.source_event_id,
+            rule_id: orphan.rule_id.clone(),
+            amount: Money::zero(currency),
+            explanation,
+        });
+    }
     let mut out = Vec::new();
     for item in owed {
         let for_key: Vec<&Posted> = posted

@@ -75,3 +75,57 @@ pub struct EventFacts {
     pub invoice_id: Option<String>,
     pub milestone: Option<String>,
 }
+
+/// The string facts conditions test, from an event's stored `metadata_json`
+/// (`{"metadata": {...}, "coupon": "..."}`): the metadata object's strings as they are,
+/// numbers and booleans as text, objects and arrays left out; `coupon` too, unless the
+/// metadata has its own. Unreadable JSON gives no facts (it was validated when stored).
+pub fn condition_facts(metadata_json: Option<&str>) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(value) =
+        metadata_json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+    else {
+        return out;
+    };
+    if let Some(object) = value.get("metadata").and_then(|m| m.as_object()) {
+        for (key, value) in object {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Bool(flag) => flag.to_string(),
+                _ => continue,
+            };
+            out.insert(key.clone(), text);
+        }
+    }
+    if let Some(coupon) = value.get("coupon").and_then(|c| c.as_str()) {
+        out.entry("coupon".to_string())
+            .or_insert_with(|| coupon.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn condition_facts_keep_scalars_as_text() {
+        let facts = super::condition_facts(Some(
+            r#"{"metadata":{"product":"pro","seats":12,"trial":false,"nested":{"a":1}},"coupon":"SPRING"}"#,
+        ));
+        let pairs: Vec<(&str, &str)> = facts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("coupon", "SPRING"),
+                ("product", "pro"),
+                ("seats", "12"),
+                ("trial", "false")
+            ]
+        );
+        assert!(super::condition_facts(Some("not json")).is_empty());
+        assert!(super::condition_facts(None).is_empty());
+    }
+}

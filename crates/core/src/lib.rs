@@ -8,10 +8,12 @@ pub mod bots;
 pub mod clickid;
 pub mod commission;
 pub mod condition;
+pub mod engine;
 pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod period;
 pub mod plan;
 pub mod time;
 

@@ -235,7 +235,10 @@ async fn populate(store: &dyn Store) -> Fixture {
         &[StoredEvent {
             id: event.id,
             facts,
+            metadata: Default::default(),
         }],
+        Default::default(),
+        event.received_at,
     );
     let owed = owed.into_iter().next().expect("the sale owes a commission");
     let commission = CommissionRecord {

@@ -3,7 +3,7 @@
 
 use super::page::{Fact, money, short_id, when};
 use tributary_core::commission::{ExplainedEvent, Explanation};
-use tributary_core::plan::{Reward, Rule, Trigger};
+use tributary_core::plan::{Measure, Recurring, Reward, Rule, TierMode};
 use tributary_store::CommissionRecord;
 
 pub struct EventLine {
@@ -39,20 +39,80 @@ pub struct ExplanationView {
     pub previously_posted: String,
     pub posted: String,
     pub attribution: Vec<Fact>,
+    /// The tier reached, a cap that applied, stacking and other notes.
+    pub details: Vec<Fact>,
 }
 
 pub fn rule_text(rule: &Rule) -> String {
-    let trigger = match rule.trigger {
-        Trigger::Lead => "the customer's first lead",
-        Trigger::AnySale => "every sale and renewal",
-        Trigger::Sale => "the first sale",
-        Trigger::Renewal => "every renewal",
-    };
-    let reward = match rule.reward {
+    let trigger = rule.trigger.describe();
+    let reward = match &rule.reward {
         Reward::Flat { amount } => format!("{amount} flat"),
         Reward::Percent { rate_bp } => percent(rate_bp.get()),
+        Reward::PercentOfExpansion { rate_bp } => {
+            format!("{} of the expansion", percent(rate_bp.get()))
+        }
+        Reward::Tiered(tiered) => {
+            let tiers: Vec<String> = tiered
+                .tiers
+                .iter()
+                .map(|tier| {
+                    let pays = match (tier.rate_bp, tier.amount) {
+                        (Some(rate), _) => percent(rate.get()),
+                        (None, Some(amount)) => amount.to_string(),
+                        (None, None) => "nothing".into(),
+                    };
+                    format!("{pays} from {}", tier.from)
+                })
+                .collect();
+            format!(
+                "tiered by {} per {} ({}): {}",
+                match tiered.measure {
+                    Measure::Customers => "new customers",
+                    Measure::Revenue => "revenue",
+                    Measure::Conversions => "conversions",
+                },
+                tiered.period.as_str(),
+                match tiered.mode {
+                    TierMode::Marginal => "marginal",
+                    TierMode::WholeVolume => "whole volume",
+                },
+                tiers.join(", ")
+            )
+        }
     };
-    format!("{reward} for {trigger} (rule {})", rule.id)
+    let mut text = format!("{reward} for {trigger}");
+    if rule.when.is_some() {
+        text.push_str(", when its conditions hold");
+    }
+    if let Some(Recurring::Months(months)) = rule.recurring {
+        text.push_str(&format!(", for {months} months after the first purchase"));
+    }
+    format!("{text} (rule {})", rule.id)
+}
+
+fn details(explanation: &Explanation) -> Vec<Fact> {
+    let mut out = Vec::new();
+    if let Some(tier) = &explanation.tier {
+        let name = tier
+            .name
+            .as_ref()
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        out.push(Fact::new(
+            "Tier reached",
+            format!(
+                "tier {}{name}, from {}, with a volume of {} in {}",
+                tier.number, tier.from, tier.volume, tier.period
+            ),
+        ));
+    }
+    if let Some(limit) = &explanation.limited_by {
+        out.push(Fact::new("Limited by", limit.clone()));
+    }
+    for note in &explanation.notes {
+        out.push(Fact::new("Note", note.clone()));
+    }
+    out
 }
 
 /// Basis points as a percentage: 1250 → `12.50%`.
@@ -98,6 +158,7 @@ impl From<&Explanation> for ExplanationView {
             ),
             posted: explanation.posted.to_string(),
             attribution,
+            details: details(explanation),
         }
     }
 }

@@ -84,9 +84,11 @@ fn event_row(row: &Row) -> Result<EventRecord> {
 }
 
 fn stored_event_row(row: &Row) -> Result<StoredEvent> {
+    let metadata_json: Option<String> = rows::get::<Option<String>>(row, "metadata_json")?;
     Ok(StoredEvent {
         id: EventId(rows::uuid(row, "id")?),
         facts: facts_row(row)?,
+        metadata: tributary_core::event::condition_facts(metadata_json.as_deref()),
     })
 }
 

@@ -84,9 +84,11 @@ fn event_row(row: &Row<'_>) -> Result<EventRecord> {
 }
 
 fn stored_event_row(row: &Row<'_>) -> Result<StoredEvent> {
+    let metadata_json: Option<String> = row.get::<_, Option<String>>("metadata_json")?;
     Ok(StoredEvent {
         id: EventId(rows::uuid(row, "id")?),
         facts: facts_row(row)?,
+        metadata: tributary_core::event::condition_facts(metadata_json.as_deref()),
     })
 }
 
