@@ -6,7 +6,9 @@ use serde::Deserialize;
 use tributary_core::attribution::MAX_WINDOW_DAYS;
 use tributary_core::plan::Plan;
 use tributary_core::*;
-use tributary_store::{Enrollment, Link, Partner, PlanVersion, Program, Role, User, Workspace};
+use tributary_store::{
+    Enrollment, Link, Partner, PlanScope, PlanVersion, Program, Role, User, Workspace,
+};
 
 pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_URL_LEN: usize = 2_000;
@@ -189,6 +191,10 @@ pub async fn create_program(
         program_id,
         version: 1,
         plan,
+        scope: PlanScope::Program,
+        // The first version covers everything, including events that occurred before the
+        // program was created (an import of history).
+        effective_from: Timestamp::from_millis(0),
         created_at: now,
     };
     let program = Program {
@@ -289,6 +295,8 @@ pub async fn enroll(
         program_id,
         partner_id,
         status: "approved".into(),
+        partner_group: None,
+        tier: None,
         created_at: app.now(),
     };
     tx.insert_enrollment(&enrollment).await?;

@@ -175,6 +175,14 @@ pub trait Tx: Send {
     async fn programs(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Program>>;
     async fn insert_plan_version(&mut self, version: &PlanVersion) -> Result<()>;
     async fn plan_version(&mut self, id: PlanVersionId) -> Result<Option<PlanVersion>>;
+    /// Every version of a program's plans, all scopes, by version number.
+    async fn plan_versions(&mut self, program_id: ProgramId) -> Result<Vec<PlanVersion>>;
+    /// Points the program at its current default version.
+    async fn set_program_plan_version(
+        &mut self,
+        program_id: ProgramId,
+        version_id: PlanVersionId,
+    ) -> Result<()>;
 
     // Partners and enrollments.
     async fn insert_partner(&mut self, partner: &Partner) -> Result<()>;
@@ -198,6 +206,36 @@ pub trait Tx: Send {
         partner_id: Option<PartnerId>,
         page: Page,
     ) -> Result<Vec<Enrollment>>;
+    /// Sets a partner's group and tier in a program; false when not enrolled.
+    async fn set_enrollment_segment(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        partner_group: Option<&str>,
+        tier: Option<&str>,
+    ) -> Result<bool>;
+
+    // The plan engine's lookups.
+    async fn insert_void(&mut self, void: &CommissionVoid) -> Result<()>;
+    async fn customer_voids(&mut self, customer_id: CustomerId) -> Result<Vec<CommissionVoid>>;
+    /// Customers credited to `partner_id` in the program with an event in `[from, to)`.
+    async fn partner_period_customers(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<CustomerId>>;
+    /// Every customer of a workspace (replay holds them in memory).
+    async fn all_customers(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Customer>>;
+    /// A page of the workspace's events in storage order, after `cursor` (`None`: from the
+    /// start); returns the events and the cursor to continue from (`None`: no more).
+    async fn replay_events(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<(Vec<ReplayEvent>, Option<String>)>;
 
     // Links.
     async fn insert_link(&mut self, link: &Link) -> Result<()>;

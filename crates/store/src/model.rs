@@ -98,9 +98,73 @@ pub struct Program {
 pub struct PlanVersion {
     pub id: PlanVersionId,
     pub program_id: ProgramId,
+    /// Numbered per program across scopes, from 1.
     pub version: i64,
     pub plan: Plan,
+    pub scope: PlanScope,
+    /// Events that occur at or after this instant are derived under this version (until a
+    /// later version of the same scope takes effect).
+    pub effective_from: Timestamp,
     pub created_at: Timestamp,
+}
+
+/// Whose plan a version is. Precedence when a commission is derived: the partner's own
+/// override, then their group's, then the program's default (see `tributary_app::plans`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "key", rename_all = "snake_case")]
+pub enum PlanScope {
+    Program,
+    Group(String),
+    Partner(PartnerId),
+}
+
+impl PlanScope {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanScope::Program => "program",
+            PlanScope::Group(_) => "group",
+            PlanScope::Partner(_) => "partner",
+        }
+    }
+
+    /// The `scope_key` column: the group name, the partner id, or empty.
+    pub fn key(&self) -> String {
+        match self {
+            PlanScope::Program => String::new(),
+            PlanScope::Group(name) => name.clone(),
+            PlanScope::Partner(id) => id.to_string(),
+        }
+    }
+
+    pub fn from_columns(scope: &str, key: &str) -> Option<PlanScope> {
+        match scope {
+            "program" => Some(PlanScope::Program),
+            "group" => Some(PlanScope::Group(key.to_string())),
+            "partner" => key.parse().ok().map(PlanScope::Partner),
+            _ => None,
+        }
+    }
+}
+
+/// A commission key a safeguard voided: never owed again, whatever later facts say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommissionVoid {
+    pub workspace_id: WorkspaceId,
+    pub customer_id: CustomerId,
+    pub source_event_id: EventId,
+    pub rule_id: String,
+    pub plan_version_id: PlanVersionId,
+    pub reason: String,
+    pub voided_at: Timestamp,
+}
+
+/// One stored event as replay reads it, in storage order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayEvent {
+    pub customer_id: CustomerId,
+    /// Metadata not parsed: replay reads `metadata_json` once per distinct text.
+    pub event: tributary_core::commission::StoredEvent,
+    pub metadata_json: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +187,10 @@ pub struct Enrollment {
     pub program_id: ProgramId,
     pub partner_id: PartnerId,
     pub status: String,
+    /// The partner's group in this program (plan overrides and conditions use it).
+    pub partner_group: Option<String>,
+    /// The partner's tier in this program (conditions and perks use it).
+    pub tier: Option<String>,
     pub created_at: Timestamp,
 }
 

@@ -40,6 +40,8 @@ async fn seeded(store: &dyn Store) -> Link {
         program_id,
         version: 1,
         plan: Plan::simple(Some(Money::new(500, usd())), None),
+        scope: PlanScope::Program,
+        effective_from: Timestamp::from_millis(0),
         created_at: ws.created_at,
     };
     let program = Program {
@@ -301,6 +303,113 @@ async fn writers_on_one_key_take_turns(backend: Backend) {
     assert_eq!(seen_by_second.as_deref(), Some("first"));
 }
 
+async fn plan_versions_keep_their_scope_and_enrollments_their_segment(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let link = seeded(store.as_ref()).await;
+    let mut tx = store.write().await.expect("write");
+    let override_version = PlanVersion {
+        id: PlanVersionId(Uuid::now_v7()),
+        program_id: link.program_id,
+        version: 2,
+        plan: Plan::simple(None, Some(BasisPoints::new(3_000).expect("30 %"))),
+        scope: PlanScope::Partner(link.partner_id),
+        effective_from: Timestamp::from_millis(1_800_000_000_000),
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    };
+    tx.insert_plan_version(&override_version)
+        .await
+        .expect("override");
+    let group_version = PlanVersion {
+        id: PlanVersionId(Uuid::now_v7()),
+        version: 3,
+        scope: PlanScope::Group("resellers".into()),
+        ..override_version.clone()
+    };
+    tx.insert_plan_version(&group_version).await.expect("group");
+    tx.set_program_plan_version(link.program_id, group_version.id)
+        .await
+        .expect("point the program");
+    assert!(
+        !tx.set_enrollment_segment(link.program_id, link.partner_id, Some("resellers"), None)
+            .await
+            .expect("update"),
+        "not enrolled yet"
+    );
+    tx.insert_enrollment(&Enrollment {
+        id: EnrollmentId(Uuid::now_v7()),
+        workspace_id: link.workspace_id,
+        program_id: link.program_id,
+        partner_id: link.partner_id,
+        status: "approved".into(),
+        partner_group: None,
+        tier: None,
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    })
+    .await
+    .expect("enroll");
+    assert!(
+        tx.set_enrollment_segment(
+            link.program_id,
+            link.partner_id,
+            Some("resellers"),
+            Some("gold")
+        )
+        .await
+        .expect("update")
+    );
+    let void = CommissionVoid {
+        workspace_id: link.workspace_id,
+        customer_id: CustomerId(Uuid::now_v7()),
+        source_event_id: EventId(Uuid::now_v7()),
+        rule_id: "sale-percent".into(),
+        plan_version_id: override_version.id,
+        reason: "the customer did not reach `activated` within 90 days".into(),
+        voided_at: Timestamp::from_millis(1_700_000_000_000),
+    };
+    tx.insert_void(&void).await.expect("void");
+    // Voiding twice is a no-op, not a conflict.
+    tx.insert_void(&void).await.expect("void again");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.read().await.expect("read");
+    let versions = tx.plan_versions(link.program_id).await.expect("versions");
+    let scopes: Vec<(i64, PlanScope)> = versions
+        .iter()
+        .map(|version| (version.version, version.scope.clone()))
+        .collect();
+    assert_eq!(
+        scopes,
+        vec![
+            (1, PlanScope::Program),
+            (2, PlanScope::Partner(link.partner_id)),
+            (3, PlanScope::Group("resellers".into()))
+        ]
+    );
+    assert_eq!(versions[1], override_version);
+    let program = tx
+        .program(link.workspace_id, link.program_id)
+        .await
+        .expect("program")
+        .expect("exists");
+    assert_eq!(program.plan_version_id, group_version.id);
+    let enrollment = tx
+        .enrollment(link.program_id, link.partner_id)
+        .await
+        .expect("enrollment")
+        .expect("exists");
+    assert_eq!(
+        (
+            enrollment.partner_group.as_deref(),
+            enrollment.tier.as_deref()
+        ),
+        (Some("resellers"), Some("gold"))
+    );
+    assert_eq!(
+        tx.customer_voids(void.customer_id).await.expect("voids"),
+        vec![void]
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -329,4 +438,5 @@ on_both_backends!(
     a_held_job_is_skipped_by_other_writers,
     click_batches_count_per_link_across_months,
     writers_on_one_key_take_turns,
+    plan_versions_keep_their_scope_and_enrollments_their_segment,
 );

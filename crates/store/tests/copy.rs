@@ -79,6 +79,8 @@ async fn populate(store: &dyn Store) -> Fixture {
             Some(Money::new(500, usd())),
             Some(BasisPoints::new(2_000).expect("20 %")),
         ),
+        scope: PlanScope::Program,
+        effective_from: Timestamp::from_millis(0),
         created_at: workspace.created_at,
     };
     let program = Program {
@@ -119,6 +121,8 @@ async fn populate(store: &dyn Store) -> Fixture {
         program_id,
         partner_id: partner.id,
         status: "active".into(),
+        partner_group: Some("resellers".into()),
+        tier: Some("gold".into()),
         created_at: workspace.created_at,
     };
     let link = Link {
@@ -295,6 +299,17 @@ async fn populate(store: &dyn Store) -> Fixture {
     tx.insert_event(&event).await.expect("event");
     tx.bind_customer(customer.id, &binding).await.expect("bind");
     tx.insert_commission(&commission).await.expect("commission");
+    tx.insert_void(&CommissionVoid {
+        workspace_id: workspace.id,
+        customer_id: customer.id,
+        source_event_id: event.id,
+        rule_id: "activation-bonus".into(),
+        plan_version_id: version.id,
+        reason: "the customer did not reach `activated` within 90 days".into(),
+        voided_at: sale_at,
+    })
+    .await
+    .expect("void");
     tx.insert_transaction(
         &TransactionHeader {
             id: TransactionId(id()),

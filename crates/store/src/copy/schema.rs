@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 22] = [
     "workspaces",
     "users",
     "partners",
@@ -26,6 +26,7 @@ pub const TABLES: [&str; 21] = [
     "touches",
     "events",
     "commissions",
+    "commission_voids",
     "ledger_transactions",
     "ledger_lines",
     "payout_batches",

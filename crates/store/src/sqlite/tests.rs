@@ -57,7 +57,7 @@ async fn migrating_twice_applies_nothing_the_second_time() {
             row.get(0)
         })
         .expect("count");
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
 }
 
 #[tokio::test]

@@ -323,3 +323,121 @@ pub async fn event(db: &Db, workspace_id: WorkspaceId, id: EventId) -> Result<Op
     )
     .await
 }
+
+fn void_row(row: &Row) -> Result<CommissionVoid> {
+    Ok(CommissionVoid {
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+        source_event_id: EventId(rows::uuid(row, "source_event_id")?),
+        rule_id: rows::get(row, "rule_id")?,
+        plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        reason: rows::get(row, "reason")?,
+        voided_at: rows::ts(row, "voided_at")?,
+    })
+}
+
+pub async fn insert_void(db: &Db, void: &CommissionVoid) -> Result<()> {
+    let workspace_id = void.workspace_id.as_uuid();
+    let customer_id = void.customer_id.as_uuid();
+    let source_event_id = void.source_event_id.as_uuid();
+    let plan_version_id = void.plan_version_id.as_uuid();
+    let voided_at = void.voided_at.millis();
+    execute(
+        db,
+        "INSERT INTO commission_voids (workspace_id, customer_id, source_event_id, rule_id, plan_version_id, reason, voided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        &[
+            &workspace_id,
+            &customer_id,
+            &source_event_id,
+            &void.rule_id,
+            &plan_version_id,
+            &void.reason,
+            &voided_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn customer_voids(db: &Db, customer_id: CustomerId) -> Result<Vec<CommissionVoid>> {
+    let customer_id = customer_id.as_uuid();
+    all(
+        db,
+        "SELECT * FROM commission_voids WHERE customer_id = $1 ORDER BY voided_at, source_event_id",
+        &[&customer_id],
+        void_row,
+    )
+    .await
+}
+
+pub async fn partner_period_customers(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<CustomerId>> {
+    let program_id = program_id.as_uuid();
+    let partner_id = partner_id.as_uuid();
+    let (from, to) = (from.millis(), to.millis());
+    all(
+        db,
+        "SELECT DISTINCT e.customer_id FROM events e JOIN customers c ON c.id = e.customer_id
+         WHERE e.partner_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND c.program_id = $4
+         ORDER BY e.customer_id",
+        &[&partner_id, &from, &to, &program_id],
+        |row| Ok(CustomerId(rows::uuid(row, "customer_id")?)),
+    )
+    .await
+}
+
+pub async fn all_customers(db: &Db, workspace_id: WorkspaceId) -> Result<Vec<Customer>> {
+    let workspace_id = workspace_id.as_uuid();
+    all(
+        db,
+        "SELECT * FROM customers WHERE workspace_id = $1 ORDER BY id",
+        &[&workspace_id],
+        customer_row,
+    )
+    .await
+}
+
+pub async fn replay_events(
+    db: &Db,
+    workspace_id: WorkspaceId,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<(Vec<ReplayEvent>, Option<String>)> {
+    let after: uuid::Uuid = match cursor {
+        None => uuid::Uuid::nil(),
+        Some(text) => text
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("replay cursor {text}")))?,
+    };
+    let workspace_id = workspace_id.as_uuid();
+    let limit_rows = i64::from(limit);
+    let rows = all(
+        db,
+        "SELECT id, customer_id, kind, customer_external_id, click_id, amount_minor, currency,
+                occurred_at, invoice_id, milestone, metadata_json
+         FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        &[&workspace_id, &after, &limit_rows],
+        |row| {
+            Ok(ReplayEvent {
+                customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+                event: StoredEvent {
+                    id: EventId(rows::uuid(row, "id")?),
+                    facts: facts_row(row)?,
+                    metadata: Default::default(),
+                },
+                metadata_json: rows::get(row, "metadata_json")?,
+            })
+        },
+    )
+    .await?;
+    let next = (rows.len() as u32 == limit)
+        .then(|| rows.last().map(|row| row.event.id.to_string()))
+        .flatten();
+    Ok((rows, next))
+}

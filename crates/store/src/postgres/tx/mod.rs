@@ -379,6 +379,60 @@ impl Tx for PgTx {
         programs::plan_version(self.db(), id).await
     }
 
+    async fn plan_versions(&mut self, program_id: ProgramId) -> Result<Vec<PlanVersion>> {
+        programs::plan_versions(self.db(), program_id).await
+    }
+
+    async fn set_program_plan_version(
+        &mut self,
+        program_id: ProgramId,
+        version_id: PlanVersionId,
+    ) -> Result<()> {
+        programs::set_program_plan_version(self.db(), program_id, version_id).await
+    }
+
+    async fn set_enrollment_segment(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        partner_group: Option<&str>,
+        tier: Option<&str>,
+    ) -> Result<bool> {
+        programs::set_enrollment_segment(self.db(), program_id, partner_id, partner_group, tier)
+            .await
+    }
+
+    async fn insert_void(&mut self, void: &CommissionVoid) -> Result<()> {
+        events::insert_void(self.db(), void).await
+    }
+
+    async fn customer_voids(&mut self, customer_id: CustomerId) -> Result<Vec<CommissionVoid>> {
+        events::customer_voids(self.db(), customer_id).await
+    }
+
+    async fn partner_period_customers(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<CustomerId>> {
+        events::partner_period_customers(self.db(), program_id, partner_id, from, to).await
+    }
+
+    async fn all_customers(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Customer>> {
+        events::all_customers(self.db(), workspace_id).await
+    }
+
+    async fn replay_events(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<(Vec<ReplayEvent>, Option<String>)> {
+        events::replay_events(self.db(), workspace_id, cursor, limit).await
+    }
+
     async fn insert_partner(&mut self, partner: &Partner) -> Result<()> {
         programs::insert_partner(self.db(), partner).await
     }

@@ -21,11 +21,16 @@ fn program_row(row: &Row) -> Result<Program> {
 }
 
 fn plan_version_row(row: &Row) -> Result<PlanVersion> {
+    let scope: String = rows::get(row, "scope")?;
+    let key: String = rows::get(row, "scope_key")?;
     Ok(PlanVersion {
         id: PlanVersionId(rows::uuid(row, "id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         version: rows::get(row, "version")?,
         plan: rows::json(row, "plan_json")?,
+        scope: PlanScope::from_columns(&scope, &key)
+            .ok_or_else(|| StoreError::Corrupt(format!("plan scope {scope}")))?,
+        effective_from: rows::ts(row, "effective_from")?,
         created_at: rows::ts(row, "created_at")?,
     })
 }
@@ -50,6 +55,8 @@ fn enrollment_row(row: &Row) -> Result<Enrollment> {
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
         status: rows::get(row, "status")?,
+        partner_group: rows::get(row, "partner_group")?,
+        tier: rows::get(row, "tier")?,
         created_at: rows::ts(row, "created_at")?,
     })
 }
@@ -137,10 +144,47 @@ pub async fn insert_plan_version(db: &Db, version: &PlanVersion) -> Result<()> {
     let created_at = version.created_at.millis();
     insert(
         db,
-        "INSERT INTO plan_versions (id, program_id, version, plan_json, created_at) VALUES ($1, $2, $3, $4, $5)",
-        &[&id, &program_id, &version.version, &plan_json, &created_at],
+        "INSERT INTO plan_versions (id, program_id, version, plan_json, scope, scope_key, effective_from, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &id,
+            &program_id,
+            &version.version,
+            &plan_json,
+            &version.scope.as_str(),
+            &version.scope.key(),
+            &version.effective_from.millis(),
+            &created_at,
+        ],
     )
     .await
+}
+
+pub async fn plan_versions(db: &Db, program_id: ProgramId) -> Result<Vec<PlanVersion>> {
+    let program_id = program_id.as_uuid();
+    all(
+        db,
+        "SELECT * FROM plan_versions WHERE program_id = $1 ORDER BY version",
+        &[&program_id],
+        plan_version_row,
+    )
+    .await
+}
+
+pub async fn set_program_plan_version(
+    db: &Db,
+    program_id: ProgramId,
+    version_id: PlanVersionId,
+) -> Result<()> {
+    let program_id = program_id.as_uuid();
+    let version_id = version_id.as_uuid();
+    execute(
+        db,
+        "UPDATE programs SET plan_version_id = $1 WHERE id = $2",
+        &[&version_id, &program_id],
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn plan_version(db: &Db, id: PlanVersionId) -> Result<Option<PlanVersion>> {
@@ -231,18 +275,38 @@ pub async fn insert_enrollment(db: &Db, enrollment: &Enrollment) -> Result<()> {
     let created_at = enrollment.created_at.millis();
     insert(
         db,
-        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &id,
             &workspace_id,
             &program_id,
             &partner_id,
             &enrollment.status,
+            &enrollment.partner_group,
+            &enrollment.tier,
             &created_at,
         ],
     )
     .await
+}
+
+pub async fn set_enrollment_segment(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    partner_group: Option<&str>,
+    tier: Option<&str>,
+) -> Result<bool> {
+    let program_id = program_id.as_uuid();
+    let partner_id = partner_id.as_uuid();
+    let changed = execute(
+        db,
+        "UPDATE enrollments SET partner_group = $1, tier = $2 WHERE program_id = $3 AND partner_id = $4",
+        &[&partner_group, &tier, &program_id, &partner_id],
+    )
+    .await?;
+    Ok(changed > 0)
 }
 
 pub async fn enrollment(

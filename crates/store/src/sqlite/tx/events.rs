@@ -284,3 +284,110 @@ pub fn event(
         event_row,
     )
 }
+
+fn void_row(row: &Row<'_>) -> Result<CommissionVoid> {
+    Ok(CommissionVoid {
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+        source_event_id: EventId(rows::uuid(row, "source_event_id")?),
+        rule_id: row.get("rule_id")?,
+        plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        reason: row.get("reason")?,
+        voided_at: rows::ts(row, "voided_at")?,
+    })
+}
+
+pub fn insert_void(db: &Connection, void: &CommissionVoid) -> Result<()> {
+    execute(
+        db,
+        "INSERT INTO commission_voids (workspace_id, customer_id, source_event_id, rule_id, plan_version_id, reason, voided_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        params![
+            void.workspace_id.to_string(),
+            void.customer_id.to_string(),
+            void.source_event_id.to_string(),
+            void.rule_id,
+            void.plan_version_id.to_string(),
+            void.reason,
+            void.voided_at.millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn customer_voids(db: &Connection, customer_id: CustomerId) -> Result<Vec<CommissionVoid>> {
+    all(
+        db,
+        "SELECT * FROM commission_voids WHERE customer_id = ? ORDER BY voided_at, source_event_id",
+        [customer_id.to_string()],
+        void_row,
+    )
+}
+
+pub fn partner_period_customers(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<CustomerId>> {
+    all(
+        db,
+        "SELECT DISTINCT e.customer_id FROM events e JOIN customers c ON c.id = e.customer_id
+         WHERE e.partner_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? AND c.program_id = ?
+         ORDER BY e.customer_id",
+        params![
+            partner_id.to_string(),
+            from.millis(),
+            to.millis(),
+            program_id.to_string()
+        ],
+        |row| Ok(CustomerId(rows::uuid(row, "customer_id")?)),
+    )
+}
+
+pub fn all_customers(db: &Connection, workspace_id: WorkspaceId) -> Result<Vec<Customer>> {
+    all(
+        db,
+        "SELECT * FROM customers WHERE workspace_id = ? ORDER BY id",
+        [workspace_id.to_string()],
+        customer_row,
+    )
+}
+
+pub fn replay_events(
+    db: &Connection,
+    workspace_id: WorkspaceId,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<(Vec<ReplayEvent>, Option<String>)> {
+    let after: i64 = match cursor {
+        None => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("replay cursor {text}")))?,
+    };
+    // Storage order (rowid): one sequential pass over the table, whatever its size.
+    let mut statement = db.prepare_cached(
+        "SELECT rowid, id, customer_id, kind, customer_external_id, click_id, amount_minor, currency,
+                occurred_at, invoice_id, milestone, metadata_json
+         FROM events WHERE rowid > ? AND workspace_id = ? ORDER BY rowid LIMIT ?",
+    )?;
+    let mut rows = statement.query(params![after, workspace_id.to_string(), limit])?;
+    let mut out = Vec::with_capacity(limit as usize);
+    let mut last = after;
+    while let Some(row) = rows.next()? {
+        last = row.get("rowid")?;
+        out.push(ReplayEvent {
+            customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+            event: StoredEvent {
+                id: EventId(rows::uuid(row, "id")?),
+                facts: facts_row(row)?,
+                metadata: Default::default(),
+            },
+            metadata_json: row.get("metadata_json")?,
+        });
+    }
+    let next = (out.len() as u32 == limit).then(|| last.to_string());
+    Ok((out, next))
+}

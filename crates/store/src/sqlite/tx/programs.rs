@@ -21,11 +21,16 @@ fn program_row(row: &Row<'_>) -> Result<Program> {
 }
 
 fn plan_version_row(row: &Row<'_>) -> Result<PlanVersion> {
+    let scope: String = row.get("scope")?;
+    let key: String = row.get("scope_key")?;
     Ok(PlanVersion {
         id: PlanVersionId(rows::uuid(row, "id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         version: row.get("version")?,
         plan: rows::json(row, "plan_json")?,
+        scope: PlanScope::from_columns(&scope, &key)
+            .ok_or_else(|| StoreError::Corrupt(format!("plan scope {scope}")))?,
+        effective_from: rows::ts(row, "effective_from")?,
         created_at: rows::ts(row, "created_at")?,
     })
 }
@@ -50,6 +55,8 @@ fn enrollment_row(row: &Row<'_>) -> Result<Enrollment> {
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
         status: row.get("status")?,
+        partner_group: row.get("partner_group")?,
+        tier: row.get("tier")?,
         created_at: rows::ts(row, "created_at")?,
     })
 }
@@ -123,15 +130,41 @@ pub fn insert_plan_version(db: &Connection, version: &PlanVersion) -> Result<()>
         .map_err(|error| StoreError::Corrupt(error.to_string()))?;
     insert(
         db,
-        "INSERT INTO plan_versions (id, program_id, version, plan_json, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO plan_versions (id, program_id, version, plan_json, scope, scope_key, effective_from, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             version.id.to_string(),
             version.program_id.to_string(),
             version.version,
             plan_json,
+            version.scope.as_str(),
+            version.scope.key(),
+            version.effective_from.millis(),
             version.created_at.millis(),
         ],
     )
+}
+
+pub fn plan_versions(db: &Connection, program_id: ProgramId) -> Result<Vec<PlanVersion>> {
+    all(
+        db,
+        "SELECT * FROM plan_versions WHERE program_id = ? ORDER BY version",
+        [program_id.to_string()],
+        plan_version_row,
+    )
+}
+
+pub fn set_program_plan_version(
+    db: &Connection,
+    program_id: ProgramId,
+    version_id: PlanVersionId,
+) -> Result<()> {
+    execute(
+        db,
+        "UPDATE programs SET plan_version_id = ? WHERE id = ?",
+        params![version_id.to_string(), program_id.to_string()],
+    )?;
+    Ok(())
 }
 
 pub fn plan_version(db: &Connection, id: PlanVersionId) -> Result<Option<PlanVersion>> {
@@ -204,17 +237,39 @@ pub fn set_partner_password(db: &Connection, id: PartnerId, password_hash: &str)
 pub fn insert_enrollment(db: &Connection, enrollment: &Enrollment) -> Result<()> {
     insert(
         db,
-        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             enrollment.id.to_string(),
             enrollment.workspace_id.to_string(),
             enrollment.program_id.to_string(),
             enrollment.partner_id.to_string(),
             enrollment.status,
+            enrollment.partner_group,
+            enrollment.tier,
             enrollment.created_at.millis(),
         ],
     )
+}
+
+pub fn set_enrollment_segment(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    partner_group: Option<&str>,
+    tier: Option<&str>,
+) -> Result<bool> {
+    let changed = execute(
+        db,
+        "UPDATE enrollments SET partner_group = ?, tier = ? WHERE program_id = ? AND partner_id = ?",
+        params![
+            partner_group,
+            tier,
+            program_id.to_string(),
+            partner_id.to_string()
+        ],
+    )?;
+    Ok(changed > 0)
 }
 
 pub fn enrollment(
