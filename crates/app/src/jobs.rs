@@ -2,10 +2,14 @@
 //! transaction with its completion, so a job's effect and its "done" mark commit together.
 
 use crate::metrics::Metrics;
-use crate::posting::{JOB_APPROVE, approve};
+use crate::posting::{
+    JOB_APPROVE, JOB_BONUS, JOB_CONVERGE, JOB_SETTLE, approve, converge_later, judge_bonus,
+    settle_period,
+};
 use crate::{App, AppError, AppResult};
 use std::time::Duration;
-use tributary_core::CommissionId;
+use tributary_core::period::Period;
+use tributary_core::{CommissionId, CustomerId, PartnerId, PlanVersionId, ProgramId, Timestamp};
 use tributary_store::Job;
 
 pub const JOBS_PER_ROUND: u32 = 500;
@@ -66,15 +70,77 @@ async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
     if !tx.claim_job(job.id, now).await? {
         return Ok(false);
     }
+    let payload: serde_json::Value =
+        serde_json::from_str(&job.payload_json).map_err(|e| AppError::Internal(e.to_string()))?;
+    let field = |name: &str| {
+        payload[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| AppError::Internal(format!("{} job without {name}", job.kind)))
+    };
+    let parsed = |name: &str| -> AppResult<uuid::Uuid> {
+        field(name)?
+            .parse()
+            .map_err(|_| AppError::Internal(format!("{} job with a bad {name}", job.kind)))
+    };
+    let at = |name: &str| {
+        payload[name]
+            .as_i64()
+            .map(Timestamp::from_millis)
+            .ok_or_else(|| AppError::Internal(format!("{} job without {name}", job.kind)))
+    };
     match job.kind.as_str() {
         JOB_APPROVE => {
-            let payload: serde_json::Value = serde_json::from_str(&job.payload_json)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let id: CommissionId = payload["commission_id"]
-                .as_str()
-                .and_then(|text| text.parse().ok())
-                .ok_or_else(|| AppError::Internal("approve job without commission_id".into()))?;
+            let id = CommissionId(parsed("commission_id")?);
             approve(tx.as_mut(), job.workspace_id, id, now).await?;
+        }
+        JOB_SETTLE | JOB_BONUS => {
+            let program = tx
+                .program(job.workspace_id, ProgramId(parsed("program_id")?))
+                .await?
+                .ok_or(AppError::NotFound("program"))?;
+            let version = tx
+                .plan_version(PlanVersionId(parsed("version_id")?))
+                .await?
+                .ok_or(AppError::NotFound("plan version"))?;
+            let partner_id = PartnerId(parsed("partner_id")?);
+            let start = at("period_start")?;
+            if job.kind == JOB_SETTLE {
+                let period: Period = serde_json::from_value(payload["period"].clone())
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                settle_period(
+                    tx.as_mut(),
+                    &program,
+                    &version,
+                    partner_id,
+                    period,
+                    start,
+                    now,
+                )
+                .await?;
+            } else {
+                judge_bonus(
+                    tx.as_mut(),
+                    &program,
+                    &version,
+                    partner_id,
+                    &field("bonus_id")?,
+                    start,
+                    now,
+                )
+                .await?;
+            }
+        }
+        JOB_CONVERGE => {
+            let program = tx
+                .program(job.workspace_id, ProgramId(parsed("program_id")?))
+                .await?
+                .ok_or(AppError::NotFound("program"))?;
+            let customer = tx
+                .customer(job.workspace_id, CustomerId(parsed("customer_id")?))
+                .await?
+                .ok_or(AppError::NotFound("customer"))?;
+            converge_later(tx.as_mut(), &program, &customer, now).await?;
         }
         other => return Err(AppError::Internal(format!("unknown job kind {other}"))),
     }

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod payouts;
+pub mod plans;
 pub mod posting;
 pub mod secrets;
 

@@ -1,21 +1,94 @@
-//! Turning facts into ledger postings inside a write transaction: re-derive what a customer's
-//! events owe (core), post the difference as commissions and balanced ledger transactions,
-//! and schedule each pending commission's approval in the outbox. Also the approval itself.
+//! Turning facts into ledger postings inside a write transaction (ADR 0005): re-derive what
+//! a customer's events owe under the plan version that covers each event, post the
+//! difference as commissions and balanced ledger transactions, and schedule what depends on
+//! time or on other customers as jobs in the outbox:
+//! - `approve_commission` at the end of each hold (and again while engagement is awaited);
+//! - `settle_period` for tiered rules and caps per partner per period (re-armed on change);
+//! - `converge_customer` when a retention reward comes due;
+//! - `judge_bonus` when a bonus's period (and its retention wait) is over.
 
+use crate::plans::{PlanBook, Window};
 use crate::{AppError, AppResult, new_uuid};
-use tributary_core::attribution::Credit;
-use tributary_core::commission::{self, CommissionState, Posted, Posting};
-use tributary_core::engine::PartnerFacts;
+use std::collections::BTreeSet;
+use tributary_core::attribution::{Credit, last_click};
+use tributary_core::commission::{self, CommissionState, Delta, Owed, Posted, Posting};
+use tributary_core::engine::{self, Approval, CustomerFacts, Engine, Line, PartnerFacts};
 use tributary_core::ledger::Transaction;
+use tributary_core::period::Period;
+use tributary_core::plan::{BonusTarget, Plan, Reward, Rule, Trigger};
 use tributary_core::*;
 use tributary_store::{
-    CommissionKind, CommissionRecord, Customer, Job, Program, TransactionHeader, Tx,
+    CommissionKind, CommissionRecord, CommissionVoid, Customer, Job, PlanVersion, Program,
+    TransactionHeader, Tx,
 };
 
 pub const JOB_APPROVE: &str = "approve_commission";
+pub const JOB_SETTLE: &str = "settle_period";
+pub const JOB_CONVERGE: &str = "converge_customer";
+pub const JOB_BONUS: &str = "judge_bonus";
 
-/// Posts whatever `customer`'s facts owe beyond what is posted. `caused_by` is the event
-/// whose arrival triggered this. Returns the commissions written.
+/// The partner's group and tier in the program, for precedence and conditions.
+#[derive(Debug, Clone, Default)]
+pub struct Segment {
+    pub group: Option<String>,
+    pub tier: Option<String>,
+}
+
+impl Segment {
+    pub async fn load(
+        tx: &mut dyn Tx,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> AppResult<Segment> {
+        Ok(tx
+            .enrollment(program_id, partner_id)
+            .await?
+            .map(|enrollment| Segment {
+                group: enrollment.partner_group,
+                tier: enrollment.tier,
+            })
+            .unwrap_or_default())
+    }
+
+    pub fn facts(&self) -> PartnerFacts<'_> {
+        PartnerFacts {
+            group: self.group.as_deref(),
+            tier: self.tier.as_deref(),
+        }
+    }
+}
+
+/// The engine's facts for one customer under one window of one version.
+fn window_facts<'a>(
+    credit: &Credit,
+    window: &Window<'_>,
+    events: &'a [commission::StoredEvent],
+    segment: &'a Segment,
+    as_of: Timestamp,
+) -> CustomerFacts<'a> {
+    CustomerFacts {
+        events,
+        touched_at: Some(
+            credit
+                .touched_at
+                .map_or(window.from, |touched| touched.max(window.from)),
+        ),
+        earn_until: window.until,
+        share_bp: credit.share_bp,
+        partner: segment.facts(),
+        as_of,
+    }
+}
+
+fn voided(voids: &[CommissionVoid], version: PlanVersionId, event: EventId, rule: &str) -> bool {
+    voids.iter().any(|void| {
+        void.plan_version_id == version && void.source_event_id == event && void.rule_id == rule
+    })
+}
+
+/// Posts whatever `customer`'s facts owe beyond what is posted, for the rules settled per
+/// customer; schedules period settlement, retention and bonus jobs for the rest. `caused_by`
+/// is the event whose arrival triggered this. Returns the commissions written.
 pub async fn converge_customer(
     tx: &mut dyn Tx,
     program: &Program,
@@ -24,23 +97,86 @@ pub async fn converge_customer(
     caused_by: EventId,
     now: Timestamp,
 ) -> AppResult<Vec<CommissionRecord>> {
-    let version = tx
-        .plan_version(program.plan_version_id)
-        .await?
-        .ok_or_else(|| AppError::Internal("program's plan version is missing".into()))?;
+    let book = PlanBook::load(tx, program.id).await?;
+    let segment = Segment::load(tx, program.id, credit.partner_id).await?;
     let events = tx.customer_events(customer.id).await?;
     let existing = tx.customer_commissions(customer.id).await?;
-    // This version's commissions of the rules settled per customer: the keys derived here.
-    let per_customer_rule = |rule_id: &str| {
-        version
-            .plan
-            .rules
-            .iter()
-            .any(|rule| rule.id == rule_id && !rule.needs_period())
-    };
-    let posted: Vec<Posted> = existing
+    let voids = tx.customer_voids(customer.id).await?;
+    let caused_at = events
         .iter()
-        .filter(|c| c.plan_version_id == version.id && per_customer_rule(&c.rule_id))
+        .find(|event| event.id == caused_by)
+        .map(|event| event.facts.occurred_at);
+    let mut written = Vec::new();
+    for window in book.windows(credit.partner_id, segment.group.as_deref()) {
+        if !events
+            .iter()
+            .any(|event| window.contains(event.facts.occurred_at))
+        {
+            continue;
+        }
+        let version = window.version;
+        let plan = &version.plan;
+        let engine = Engine::new(plan);
+        let mut lines = Vec::new();
+        let summary = engine.customer(
+            &window_facts(credit, &window, &events, &segment, now),
+            &mut lines,
+        );
+        let per_customer = |rule_id: &str| {
+            plan.rules
+                .iter()
+                .any(|rule| rule.id == rule_id && !rule.needs_period())
+        };
+        let owed: Vec<Owed> = lines
+            .iter()
+            .filter(|line| !plan.rules[line.rule as usize].needs_period())
+            .map(|line| commission::explain(plan, version.id, credit, &events, line))
+            .filter(|owed| !voided(&voids, version.id, owed.source_event_id, &owed.rule_id))
+            .collect();
+        let posted = posted_of(&existing, |c| {
+            c.plan_version_id == version.id
+                && per_customer(&c.rule_id)
+                && !voided(&voids, version.id, c.source_event_id, &c.rule_id)
+        });
+        let deltas = commission::deltas(owed, &posted);
+        written.extend(
+            post_deltas(
+                tx,
+                program,
+                version,
+                credit.partner_id,
+                customer.id,
+                caused_by,
+                deltas,
+                &existing,
+                now,
+            )
+            .await?,
+        );
+        schedule_later_work(
+            tx,
+            program,
+            version,
+            credit.partner_id,
+            customer,
+            &events,
+            &lines,
+            summary.first_purchase,
+            caused_at,
+            now,
+        )
+        .await?;
+    }
+    Ok(written)
+}
+
+fn posted_of(
+    existing: &[CommissionRecord],
+    keep: impl Fn(&CommissionRecord) -> bool,
+) -> Vec<Posted> {
+    existing
+        .iter()
+        .filter(|c| keep(c))
         .map(|c| Posted {
             source_event_id: c.source_event_id,
             rule_id: c.rule_id.clone(),
@@ -48,21 +184,187 @@ pub async fn converge_customer(
             state: c.state,
             explanation: c.explanation.clone(),
         })
-        .collect();
-    let owed = commission::owed_for_customer(
-        &version.plan,
-        version.id,
-        credit,
-        &events,
-        PartnerFacts::default(),
-        now,
-    );
-    let deltas = commission::deltas(owed, &posted);
+        .collect()
+}
 
+/// Enqueues the jobs a customer's change calls for under one version: the partner's
+/// periods to settle, a retention reward to look at when it comes due, bonuses to judge.
+#[allow(clippy::too_many_arguments)]
+async fn schedule_later_work(
+    tx: &mut dyn Tx,
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    customer: &Customer,
+    events: &[commission::StoredEvent],
+    lines: &[Line],
+    first_purchase: Option<(Timestamp, EventId)>,
+    caused_at: Option<Timestamp>,
+    now: Timestamp,
+) -> AppResult<()> {
+    let plan = &version.plan;
+    // Periods: those of the lines this change can have moved (the event that arrived, and
+    // the sales it refunds), for every rule settled per period.
+    let mut periods: BTreeSet<(Period, Timestamp)> = BTreeSet::new();
+    for rule in plan.rules.iter().filter(|rule| rule.needs_period()) {
+        let period = rule_period(rule);
+        if let Some(at) = caused_at {
+            periods.insert((period, period.start(at)));
+        }
+        for line in lines.iter().filter(|line| {
+            plan.rules[line.rule as usize].id == rule.id && line.detail.refunded_minor > 0
+        }) {
+            periods.insert((period, period.start(line.at)));
+        }
+    }
+    for (period, start) in periods {
+        enqueue(
+            tx,
+            program.workspace_id,
+            JOB_SETTLE,
+            serde_json::json!({
+                "program_id": program.id, "version_id": version.id, "partner_id": partner_id,
+                "period": period, "period_start": start,
+            }),
+            format!(
+                "{JOB_SETTLE}:{}:{partner_id}:{}:{}",
+                version.id,
+                period.as_str(),
+                start.millis()
+            ),
+            now,
+            now,
+            true,
+        )
+        .await?;
+    }
+    // Retention: look again when the earliest unpaid retention comes due.
+    if let Some((first_at, _)) = first_purchase {
+        for rule in &plan.rules {
+            if let Trigger::Retained { days } = rule.trigger {
+                let due = first_at.plus_days(days);
+                if due > now {
+                    enqueue(
+                        tx,
+                        program.workspace_id,
+                        JOB_CONVERGE,
+                        serde_json::json!({ "customer_id": customer.id, "program_id": program.id }),
+                        format!(
+                            "{JOB_CONVERGE}:{}:{}:{}",
+                            customer.id,
+                            rule.id,
+                            due.millis()
+                        ),
+                        due,
+                        now,
+                        false,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    // Bonuses: judge each period this customer's facts touch once it is over.
+    for bonus in &plan.bonuses {
+        let wait = match bonus.when {
+            BonusTarget::RetainedCustomers { days, .. } => days,
+            _ => 0,
+        };
+        let mut starts: BTreeSet<Timestamp> = BTreeSet::new();
+        if let Some(at) = caused_at {
+            starts.insert(bonus.period.start(at));
+        }
+        if let Some((first_at, _)) = first_purchase {
+            starts.insert(bonus.period.start(first_at));
+        }
+        let _ = events;
+        for start in starts {
+            let due = bonus.period.end(start).plus_days(wait);
+            enqueue(
+                tx,
+                program.workspace_id,
+                JOB_BONUS,
+                serde_json::json!({
+                    "program_id": program.id, "version_id": version.id, "partner_id": partner_id,
+                    "bonus_id": bonus.id, "period_start": start,
+                }),
+                format!(
+                    "{JOB_BONUS}:{}:{partner_id}:{}:{}",
+                    version.id,
+                    bonus.id,
+                    start.millis()
+                ),
+                due.max(now),
+                now,
+                true,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub fn rule_period(rule: &Rule) -> Period {
+    match (&rule.reward, rule.caps.per_partner_period) {
+        (Reward::Tiered(tiered), _) => tiered.period,
+        (_, Some(cap)) => cap.period,
+        _ => Period::Month,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn enqueue(
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    kind: &str,
+    payload: serde_json::Value,
+    dedupe_key: String,
+    run_at: Timestamp,
+    now: Timestamp,
+    rearm: bool,
+) -> AppResult<()> {
+    let job = Job {
+        id: JobId(new_uuid()),
+        workspace_id,
+        kind: kind.into(),
+        payload_json: payload.to_string(),
+        dedupe_key,
+        run_at,
+        attempts: 0,
+        created_at: now,
+    };
+    if rearm {
+        tx.rearm_job(&job).await?;
+    } else {
+        tx.enqueue_job(&job).await?;
+    }
+    Ok(())
+}
+
+/// Writes the postings `deltas` call for, for one customer's commissions under `version`.
+#[allow(clippy::too_many_arguments)]
+async fn post_deltas(
+    tx: &mut dyn Tx,
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    customer_id: CustomerId,
+    caused_by: EventId,
+    deltas: Vec<Delta>,
+    existing: &[CommissionRecord],
+    now: Timestamp,
+) -> AppResult<Vec<CommissionRecord>> {
+    let hold_days = version
+        .plan
+        .safeguards
+        .hold_days
+        .unwrap_or(program.hold_days);
     let mut written = Vec::with_capacity(deltas.len());
     for delta in deltas {
         let same_key = |c: &&CommissionRecord| {
-            c.source_event_id == delta.source_event_id && c.rule_id == delta.rule_id
+            c.source_event_id == delta.source_event_id
+                && c.rule_id == delta.rule_id
+                && c.plan_version_id == version.id
         };
         let pending: Vec<&CommissionRecord> = existing
             .iter()
@@ -71,57 +373,33 @@ pub async fn converge_customer(
             .collect();
         let id = CommissionId(new_uuid());
         let (kind, amount, state, hold_until, transaction, ledger_kind) = match delta.posting {
-            Posting::Earn { amount } => {
-                let hold_days = version
-                    .plan
-                    .safeguards
-                    .hold_days
-                    .unwrap_or(program.hold_days);
-                let hold_until = now.plus_days(hold_days);
-                (
-                    CommissionKind::Earning,
-                    amount,
-                    CommissionState::Pending,
-                    hold_until,
-                    Transaction::earned(credit.partner_id, amount)?,
-                    "earned",
-                )
-            }
+            Posting::Earn { amount } => (
+                CommissionKind::Earning,
+                amount,
+                CommissionState::Pending,
+                now.plus_days(hold_days),
+                Transaction::earned(partner_id, amount)?,
+                "earned",
+            ),
             Posting::ClawPending {
                 amount,
                 reverses_all_pending,
             } => {
                 let hold_until = pending.iter().map(|c| c.hold_until).max().unwrap_or(now);
+                if reverses_all_pending {
+                    reverse_all(tx, &pending).await?;
+                }
                 let state = if reverses_all_pending {
                     CommissionState::Reversed
                 } else {
                     CommissionState::Pending
                 };
-                if reverses_all_pending {
-                    for original in &pending {
-                        let reversed = tx
-                            .set_commission_state(
-                                original.id,
-                                CommissionState::Pending,
-                                CommissionState::Reversed,
-                                None,
-                            )
-                            .await?;
-                        // Approval takes the customer's lock too, so this cannot happen;
-                        // if it ever does, posting on a stale state would misfile money.
-                        if !reversed {
-                            return Err(AppError::Conflict(
-                                "a commission of this customer changed while the event was processed; send it again".into(),
-                            ));
-                        }
-                    }
-                }
                 (
                     CommissionKind::Clawback,
                     amount,
                     state,
                     hold_until,
-                    Transaction::clawed_back_pending(credit.partner_id, amount.negate())?,
+                    Transaction::clawed_back_pending(partner_id, amount.negate())?,
                     "clawback_pending",
                 )
             }
@@ -130,7 +408,7 @@ pub async fn converge_customer(
                 amount,
                 CommissionState::Approved,
                 now,
-                Transaction::clawed_back_payable(credit.partner_id, amount.negate())?,
+                Transaction::clawed_back_payable(partner_id, amount.negate())?,
                 "clawback_payable",
             ),
         };
@@ -138,8 +416,8 @@ pub async fn converge_customer(
             id,
             workspace_id: program.workspace_id,
             program_id: program.id,
-            partner_id: credit.partner_id,
-            customer_id: customer.id,
+            partner_id,
+            customer_id,
             source_event_id: delta.source_event_id,
             caused_by_event_id: caused_by,
             rule_id: delta.rule_id.clone(),
@@ -152,49 +430,400 @@ pub async fn converge_customer(
             explanation: delta.explanation,
             created_at: now,
         };
-        tx.insert_commission(&record).await?;
-        tx.insert_transaction(
-            &TransactionHeader {
-                id: TransactionId(new_uuid()),
-                workspace_id: program.workspace_id,
-                kind: ledger_kind.into(),
-                source_type: "commission".into(),
-                source_id: id.to_string(),
-                idempotency_key: format!("{ledger_kind}:{id}"),
-                created_at: now,
-            },
-            &transaction,
-        )
-        .await?;
-        if state == CommissionState::Pending {
-            schedule_approval(tx, &record, now).await?;
-        }
+        write_commission(tx, &record, &transaction, ledger_kind, now).await?;
         written.push(record);
     }
     Ok(written)
 }
 
-async fn schedule_approval(
+async fn reverse_all(tx: &mut dyn Tx, pending: &[&CommissionRecord]) -> AppResult<()> {
+    for original in pending {
+        let reversed = tx
+            .set_commission_state(
+                original.id,
+                CommissionState::Pending,
+                CommissionState::Reversed,
+                None,
+            )
+            .await?;
+        // Approval takes the customer's lock too, so this cannot happen; if it ever does,
+        // posting on a stale state would misfile money.
+        if !reversed {
+            return Err(AppError::Conflict(
+                "a commission of this customer changed while the event was processed; send it again".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn write_commission(
     tx: &mut dyn Tx,
-    commission: &CommissionRecord,
+    record: &CommissionRecord,
+    transaction: &Transaction,
+    ledger_kind: &str,
     now: Timestamp,
 ) -> AppResult<()> {
-    tx.enqueue_job(&Job {
-        id: JobId(new_uuid()),
-        workspace_id: commission.workspace_id,
-        kind: JOB_APPROVE.into(),
-        payload_json: serde_json::json!({ "commission_id": commission.id }).to_string(),
-        dedupe_key: format!("{JOB_APPROVE}:{}", commission.id),
-        run_at: commission.hold_until,
-        attempts: 0,
-        created_at: now,
-    })
+    tx.insert_commission(record).await?;
+    tx.insert_transaction(
+        &TransactionHeader {
+            id: TransactionId(new_uuid()),
+            workspace_id: record.workspace_id,
+            kind: ledger_kind.into(),
+            source_type: "commission".into(),
+            source_id: record.id.to_string(),
+            idempotency_key: format!("{ledger_kind}:{}", record.id),
+            created_at: now,
+        },
+        transaction,
+    )
     .await?;
+    if record.state == CommissionState::Pending {
+        enqueue(
+            tx,
+            record.workspace_id,
+            JOB_APPROVE,
+            serde_json::json!({ "commission_id": record.id }),
+            format!("{JOB_APPROVE}:{}", record.id),
+            record.hold_until,
+            now,
+            false,
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// The credit a bound customer's events carry (their binding, whole).
+pub fn bound_credit(customer: &Customer, window_days: u32, now: Timestamp) -> Option<Credit> {
+    let binding = customer.binding.as_ref()?;
+    last_click(Some(binding), &[], now, window_days).ok()
+}
+
+/// Settles one partner's period for the rules of `version` that depend on it (tiers, caps
+/// per partner per period): re-derives every line of the period from all the partner's
+/// customers with events in it, and posts the differences.
+pub async fn settle_period(
+    tx: &mut dyn Tx,
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    period: Period,
+    period_start: Timestamp,
+    now: Timestamp,
+) -> AppResult<usize> {
+    tx.lock_key(
+        "partner-period",
+        &format!("{}:{partner_id}", program.workspace_id),
+    )
+    .await?;
+    let plan = &version.plan;
+    let book = PlanBook::load(tx, program.id).await?;
+    let segment = Segment::load(tx, program.id, partner_id).await?;
+    let period_end = period.end(period_start);
+    let in_scope = |rule: &Rule| rule.needs_period() && rule_period(rule) == period;
+    let customer_ids = tx
+        .partner_period_customers(program.id, partner_id, period_start, period_end)
+        .await?;
+    struct Loaded {
+        customer: Customer,
+        credit: Credit,
+        events: Vec<commission::StoredEvent>,
+        existing: Vec<CommissionRecord>,
+        voids: Vec<CommissionVoid>,
+    }
+    let mut loaded = Vec::with_capacity(customer_ids.len());
+    for customer_id in customer_ids {
+        let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
+            continue;
+        };
+        let Some(credit) = bound_credit(&customer, program.window_days, now) else {
+            continue;
+        };
+        if credit.partner_id != partner_id {
+            continue;
+        }
+        let events = tx.customer_events(customer.id).await?;
+        let existing = tx.customer_commissions(customer.id).await?;
+        let voids = tx.customer_voids(customer.id).await?;
+        loaded.push(Loaded {
+            customer,
+            credit,
+            events,
+            existing,
+            voids,
+        });
+    }
+    let windows = book.windows(partner_id, segment.group.as_deref());
+    let Some(window) = windows.iter().find(|w| w.version.id == version.id) else {
+        return Ok(0);
+    };
+    let engine = Engine::new(plan);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut owners: Vec<usize> = Vec::new();
+    for (index, customer) in loaded.iter().enumerate() {
+        let before = lines.len();
+        engine.customer(
+            &window_facts(&customer.credit, window, &customer.events, &segment, now),
+            &mut lines,
+        );
+        owners.extend(std::iter::repeat_n(index, lines.len() - before));
+    }
+    engine.settle_periods(&mut lines);
+    let mut written = 0;
+    for (index, customer) in loaded.iter().enumerate() {
+        let owed: Vec<Owed> = lines
+            .iter()
+            .zip(&owners)
+            .filter(|(line, owner)| {
+                **owner == index
+                    && in_scope(&plan.rules[line.rule as usize])
+                    && line.at >= period_start
+                    && line.at < period_end
+            })
+            .map(|(line, _)| {
+                commission::explain(plan, version.id, &customer.credit, &customer.events, line)
+            })
+            .filter(|owed| {
+                !voided(
+                    &customer.voids,
+                    version.id,
+                    owed.source_event_id,
+                    &owed.rule_id,
+                )
+            })
+            .collect();
+        let event_in_period = |event_id: EventId| {
+            customer.events.iter().any(|event| {
+                event.id == event_id
+                    && event.facts.occurred_at >= period_start
+                    && event.facts.occurred_at < period_end
+            })
+        };
+        let posted = posted_of(&customer.existing, |c| {
+            c.plan_version_id == version.id
+                && plan
+                    .rules
+                    .iter()
+                    .any(|rule| rule.id == c.rule_id && in_scope(rule))
+                && event_in_period(c.source_event_id)
+        });
+        let deltas = commission::deltas(owed, &posted);
+        let caused_by = deltas.first().map(|delta| delta.source_event_id);
+        if let Some(caused_by) = caused_by {
+            written += post_deltas(
+                tx,
+                program,
+                version,
+                partner_id,
+                customer.customer.id,
+                caused_by,
+                deltas,
+                &customer.existing,
+                now,
+            )
+            .await?
+            .len();
+        }
+    }
+    Ok(written)
+}
+
+/// Re-derives one customer (a retention reward came due).
+pub async fn converge_later(
+    tx: &mut dyn Tx,
+    program: &Program,
+    customer: &Customer,
+    now: Timestamp,
+) -> AppResult<usize> {
+    let (scope, key) = crate::ingest::customer_lock(program.workspace_id, &customer.external_id);
+    tx.lock_key(scope, &key).await?;
+    let Some(credit) = bound_credit(customer, program.window_days, now) else {
+        return Ok(0);
+    };
+    let events = tx.customer_events(customer.id).await?;
+    let Some(last) = events.last().map(|event| event.id) else {
+        return Ok(0);
+    };
+    Ok(converge_customer(tx, program, customer, &credit, last, now)
+        .await?
+        .len())
+}
+
+/// Judges one bonus for one partner's period and posts what it owes beyond what is posted.
+/// The commission hangs on the evidence's latest first purchase (or revenue event) and is
+/// keyed `bonus:<id>:<period>`.
+#[allow(clippy::too_many_arguments)]
+pub async fn judge_bonus(
+    tx: &mut dyn Tx,
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    bonus_id: &str,
+    period_start: Timestamp,
+    now: Timestamp,
+) -> AppResult<bool> {
+    tx.lock_key(
+        "partner-period",
+        &format!("{}:{partner_id}", program.workspace_id),
+    )
+    .await?;
+    let plan: &Plan = &version.plan;
+    let Some(bonus_index) = plan.bonuses.iter().position(|bonus| bonus.id == bonus_id) else {
+        return Ok(false);
+    };
+    let bonus = &plan.bonuses[bonus_index];
+    let segment = Segment::load(tx, program.id, partner_id).await?;
+    let period_end = bonus.period.end(period_start);
+    let customer_ids = tx
+        .partner_period_customers(program.id, partner_id, period_start, period_end)
+        .await?;
+    let only_this = Plan {
+        bonuses: vec![bonus.clone()],
+        ..Plan::of_rules(Vec::new())
+    };
+    let engine = Engine::new(&only_this);
+    let mut summaries = Vec::new();
+    let mut evidence_events = Vec::new();
+    for customer_id in customer_ids {
+        let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
+            continue;
+        };
+        let Some(credit) = bound_credit(&customer, program.window_days, now) else {
+            continue;
+        };
+        let events = tx.customer_events(customer.id).await?;
+        let summary = engine.customer(
+            &CustomerFacts {
+                events: &events,
+                touched_at: credit.touched_at,
+                earn_until: None,
+                share_bp: credit.share_bp,
+                partner: segment.facts(),
+                as_of: now,
+            },
+            &mut Vec::new(),
+        );
+        let latest_in_period = events
+            .iter()
+            .filter(|event| {
+                event.facts.kind.is_revenue()
+                    && event.facts.occurred_at >= period_start
+                    && event.facts.occurred_at < period_end
+            })
+            .max_by_key(|event| (event.facts.occurred_at, event.id))
+            .map(|event| {
+                (
+                    event.facts.occurred_at,
+                    event.id,
+                    customer.clone(),
+                    credit.clone(),
+                    event.clone(),
+                )
+            });
+        evidence_events.extend(latest_in_period);
+        summaries.push(summary);
+    }
+    let award = engine
+        .bonuses(&summaries, now)
+        .into_iter()
+        .find(|award| award.period_start == period_start);
+    let key = format!("bonus:{}:{}", bonus.id, bonus.period.label(period_start));
+    let Some((_, source_event_id, customer, credit, source_event)) = evidence_events
+        .into_iter()
+        .max_by_key(|(at, id, ..)| (*at, *id))
+    else {
+        return Ok(false);
+    };
+    let existing = tx.customer_commissions(customer.id).await?;
+    let amount = award
+        .as_ref()
+        .map(|award| award.amount)
+        .unwrap_or_else(|| Money::zero(program.currency));
+    let explanation = bonus_explanation(
+        version,
+        &credit,
+        &source_event,
+        bonus_id,
+        &key,
+        award.as_ref(),
+        amount,
+    );
+    let owed = vec![Owed {
+        source_event_id,
+        rule_id: key.clone(),
+        amount,
+        explanation,
+    }];
+    let posted = posted_of(&existing, |c| {
+        c.plan_version_id == version.id && c.rule_id == key
+    });
+    let deltas = commission::deltas(owed, &posted);
+    let posted_any = !deltas.is_empty();
+    post_deltas(
+        tx,
+        program,
+        version,
+        partner_id,
+        customer.id,
+        source_event_id,
+        deltas,
+        &existing,
+        now,
+    )
+    .await?;
+    Ok(posted_any)
+}
+
+fn bonus_explanation(
+    version: &PlanVersion,
+    credit: &Credit,
+    source_event: &commission::StoredEvent,
+    bonus_id: &str,
+    key: &str,
+    award: Option<&engine::BonusAward>,
+    amount: Money,
+) -> commission::Explanation {
+    let (arithmetic, notes) = match award {
+        Some(award) => (
+            award.arithmetic.clone(),
+            vec![format!(
+                "evidence: {} customers ({}), net revenue {} in the period",
+                award.customers.len(),
+                award.customers.join(", "),
+                award.revenue
+            )],
+        ),
+        None => (
+            "the target is not met: 0".into(),
+            vec!["the bonus's target is not met with the facts as they are now".into()],
+        ),
+    };
+    commission::Explanation {
+        summary: format!("{amount} bonus {key} (plan version {})", version.version),
+        event: commission::ExplainedEvent::from(source_event),
+        adjustments: Vec::new(),
+        attribution: credit.clone(),
+        plan_version_id: version.id,
+        rule: Rule::new(bonus_id, Trigger::AnySale, Reward::Flat { amount }),
+        base: award.map(|award| award.revenue),
+        arithmetic,
+        rounding:
+            "rounded once to the nearest minor unit, halves away from zero (money::round_half_up)"
+                .into(),
+        tier: None,
+        limited_by: None,
+        notes,
+        owed: amount,
+        previously_posted_minor: 0,
+        posted: amount,
+    }
 }
 
 /// Approves a pending commission whose hold has passed: pending → payable. A commission that
 /// is no longer pending (reversed, already approved) is left alone, so the job is idempotent.
+/// Under a plan with minimum engagement, an earning waits for it (the job is scheduled
+/// again) or, when the wait is over, is voided with the reason.
 pub async fn approve(
     tx: &mut dyn Tx,
     workspace_id: WorkspaceId,
@@ -207,7 +836,8 @@ pub async fn approve(
     // Take the customer's turn first (PostgreSQL runs writers side by side): a refund being
     // ingested for this customer decides between clawing back pending or approved money,
     // so it must not read the state this approval is about to change.
-    if let Some(customer) = tx.customer(workspace_id, seen.customer_id).await? {
+    let customer = tx.customer(workspace_id, seen.customer_id).await?;
+    if let Some(customer) = &customer {
         let (scope, key) = crate::ingest::customer_lock(workspace_id, &customer.external_id);
         tx.lock_key(scope, &key).await?;
     }
@@ -217,6 +847,34 @@ pub async fn approve(
     };
     if commission.state != CommissionState::Pending || commission.hold_until > now {
         return Ok(false);
+    }
+    if commission.kind == CommissionKind::Earning
+        && let Some(version) = tx.plan_version(commission.plan_version_id).await?
+        && version.plan.safeguards.approve_after.is_some()
+    {
+        let events = tx.customer_events(commission.customer_id).await?;
+        let earned_at = commission.explanation.event.occurred_at;
+        match engine::approval(&version.plan, &events, earned_at, now) {
+            Approval::Ready => {}
+            Approval::WaitUntil(at) => {
+                enqueue(
+                    tx,
+                    workspace_id,
+                    JOB_APPROVE,
+                    serde_json::json!({ "commission_id": id }),
+                    format!("{JOB_APPROVE}:{id}:{}", at.millis()),
+                    at,
+                    now,
+                    false,
+                )
+                .await?;
+                return Ok(false);
+            }
+            Approval::Void(reason) => {
+                void_key(tx, &commission, &version, &reason, now).await?;
+                return Ok(false);
+            }
+        }
     }
     if !tx
         .set_commission_state(
@@ -243,4 +901,73 @@ pub async fn approve(
     )
     .await?;
     Ok(true)
+}
+
+/// Voids a commission key a safeguard refused: records the void (so later facts never owe
+/// it again) and reverses what is pending for it, with the reason in the explanation.
+async fn void_key(
+    tx: &mut dyn Tx,
+    commission: &CommissionRecord,
+    version: &PlanVersion,
+    reason: &str,
+    now: Timestamp,
+) -> AppResult<()> {
+    tx.insert_void(&CommissionVoid {
+        workspace_id: commission.workspace_id,
+        customer_id: commission.customer_id,
+        source_event_id: commission.source_event_id,
+        rule_id: commission.rule_id.clone(),
+        plan_version_id: commission.plan_version_id,
+        reason: reason.into(),
+        voided_at: now,
+    })
+    .await?;
+    let existing = tx.customer_commissions(commission.customer_id).await?;
+    let pending: Vec<&CommissionRecord> = existing
+        .iter()
+        .filter(|c| {
+            c.source_event_id == commission.source_event_id
+                && c.rule_id == commission.rule_id
+                && c.plan_version_id == commission.plan_version_id
+                && c.state == CommissionState::Pending
+        })
+        .collect();
+    let pending_minor: i64 = pending.iter().map(|c| c.amount.amount_minor).sum();
+    if pending_minor <= 0 {
+        return Ok(());
+    }
+    reverse_all(tx, &pending).await?;
+    let amount = Money::new(-pending_minor, commission.amount.currency);
+    let mut explanation = commission.explanation.clone();
+    explanation.summary = format!("voided: {reason}");
+    explanation
+        .notes
+        .push(format!("voided by the plan's safeguard: {reason}"));
+    explanation.owed = Money::zero(amount.currency);
+    explanation.previously_posted_minor = pending_minor;
+    explanation.posted = amount;
+    let program = tx
+        .program(commission.workspace_id, commission.program_id)
+        .await?
+        .ok_or(AppError::NotFound("program"))?;
+    let record = CommissionRecord {
+        id: CommissionId(new_uuid()),
+        workspace_id: commission.workspace_id,
+        program_id: program.id,
+        partner_id: commission.partner_id,
+        customer_id: commission.customer_id,
+        source_event_id: commission.source_event_id,
+        caused_by_event_id: commission.source_event_id,
+        rule_id: commission.rule_id.clone(),
+        plan_version_id: version.id,
+        kind: CommissionKind::Clawback,
+        amount,
+        state: CommissionState::Reversed,
+        hold_until: now,
+        payout_batch_id: None,
+        explanation,
+        created_at: now,
+    };
+    let transaction = Transaction::clawed_back_pending(commission.partner_id, amount.negate())?;
+    write_commission(tx, &record, &transaction, "clawback_pending", now).await
 }

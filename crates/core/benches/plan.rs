@@ -116,6 +116,7 @@ fn plan_engine(c: &mut Criterion) {
                     &CustomerFacts {
                         events: black_box(events),
                         touched_at: None,
+                        earn_until: None,
                         share_bp: 10_000,
                         partner: PartnerFacts::default(),
                         as_of,

@@ -161,6 +161,7 @@ pub fn owed_for_customer(
         &CustomerFacts {
             events,
             touched_at: credit.touched_at,
+            earn_until: None,
             share_bp: credit.share_bp,
             partner,
             as_of,

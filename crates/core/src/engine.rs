@@ -102,6 +102,9 @@ pub struct CustomerFacts<'a> {
     pub events: &'a [StoredEvent],
     /// Events before this instant (the credited touch) earn nothing.
     pub touched_at: Option<Timestamp>,
+    /// Events at or after this instant earn nothing here (another plan version covers them);
+    /// they still count as history (first purchase, refunds, retention).
+    pub earn_until: Option<Timestamp>,
     /// The credited partner's share in basis points of 10,000.
     pub share_bp: u32,
     pub partner: PartnerFacts<'a>,
@@ -220,6 +223,9 @@ impl<'p> Engine<'p> {
             facts
                 .touched_at
                 .is_none_or(|touched| event.facts.occurred_at >= touched)
+                && facts
+                    .earn_until
+                    .is_none_or(|until| event.facts.occurred_at < until)
         };
         let mut summary = CustomerSummary {
             customer_external_id: events

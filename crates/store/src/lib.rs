@@ -379,6 +379,11 @@ pub trait Tx: Send {
     // Jobs (the outbox).
     /// Inserts a job unless one with the same dedupe key exists.
     async fn enqueue_job(&mut self, job: &Job) -> Result<()>;
+    /// Enqueues a job that may run many times: a new key is inserted; a finished job with
+    /// the key runs again at `job.run_at`; a waiting one keeps the earlier of the two times.
+    /// (On PostgreSQL a running job's row is locked, so this waits for it to finish and
+    /// then arms it again: the change that called for it is never missed.)
+    async fn rearm_job(&mut self, job: &Job) -> Result<()>;
     async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> Result<Vec<Job>>;
     /// Takes a due job for this write transaction: true if it is still due and no other
     /// transaction holds it (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so a node never waits for

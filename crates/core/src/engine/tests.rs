@@ -90,6 +90,7 @@ fn facts(events: &[StoredEvent], as_of: Timestamp) -> CustomerFacts<'_> {
     CustomerFacts {
         events,
         touched_at: None,
+        earn_until: None,
         share_bp: 10_000,
         partner: PartnerFacts::default(),
         as_of,

@@ -42,6 +42,36 @@ pub async fn enqueue_job(db: &Db, job: &Job) -> Result<()> {
     Ok(())
 }
 
+pub async fn rearm_job(db: &Db, job: &Job) -> Result<()> {
+    let id = job.id.as_uuid();
+    let workspace_id = job.workspace_id.as_uuid();
+    let run_at = job.run_at.millis();
+    let created_at = job.created_at.millis();
+    execute(
+        db,
+        "INSERT INTO jobs (id, workspace_id, kind, payload_json, dedupe_key, run_at, attempts, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dedupe_key) DO UPDATE SET
+           run_at = CASE WHEN jobs.done_at IS NULL THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
+           attempts = CASE WHEN jobs.done_at IS NULL THEN jobs.attempts ELSE 0 END,
+           last_error = CASE WHEN jobs.done_at IS NULL THEN jobs.last_error ELSE NULL END,
+           payload_json = EXCLUDED.payload_json,
+           done_at = NULL",
+        &[
+            &id,
+            &workspace_id,
+            &job.kind,
+            &job.payload_json,
+            &job.dedupe_key,
+            &run_at,
+            &job.attempts,
+            &created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// A plain read: it runs in a read-only transaction, so it takes no row locks.
 pub async fn due_jobs(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<Job>> {
     let now = now.millis();

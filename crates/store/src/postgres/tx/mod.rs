@@ -722,6 +722,10 @@ impl Tx for PgTx {
         ledger::mark_payout_batch_paid(self.db(), id, reference, paid_at).await
     }
 
+    async fn rearm_job(&mut self, job: &Job) -> Result<()> {
+        jobs::rearm_job(self.db(), job).await
+    }
+
     async fn enqueue_job(&mut self, job: &Job) -> Result<()> {
         jobs::enqueue_job(self.db(), job).await
     }

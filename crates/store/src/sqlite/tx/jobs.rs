@@ -37,6 +37,31 @@ pub fn enqueue_job(db: &Connection, job: &Job) -> Result<()> {
     Ok(())
 }
 
+pub fn rearm_job(db: &Connection, job: &Job) -> Result<()> {
+    execute(
+        db,
+        "INSERT INTO jobs (id, workspace_id, kind, payload_json, dedupe_key, run_at, attempts, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dedupe_key) DO UPDATE SET
+           run_at = CASE WHEN jobs.done_at IS NULL THEN MIN(jobs.run_at, excluded.run_at) ELSE excluded.run_at END,
+           attempts = CASE WHEN jobs.done_at IS NULL THEN jobs.attempts ELSE 0 END,
+           last_error = CASE WHEN jobs.done_at IS NULL THEN jobs.last_error ELSE NULL END,
+           payload_json = excluded.payload_json,
+           done_at = NULL",
+        params![
+            job.id.to_string(),
+            job.workspace_id.to_string(),
+            job.kind,
+            job.payload_json,
+            job.dedupe_key,
+            job.run_at.millis(),
+            job.attempts,
+            job.created_at.millis(),
+        ],
+    )?;
+    Ok(())
+}
+
 pub fn due_jobs(db: &Connection, now: Timestamp, limit: u32) -> Result<Vec<Job>> {
     all(
         db,

@@ -490,6 +490,10 @@ impl Tx for SqliteTx {
         ledger::mark_payout_batch_paid(self.db(), id, reference, paid_at)
     }
 
+    async fn rearm_job(&mut self, job: &Job) -> Result<()> {
+        jobs::rearm_job(self.db(), job)
+    }
+
     async fn enqueue_job(&mut self, job: &Job) -> Result<()> {
         jobs::enqueue_job(self.db(), job)
     }

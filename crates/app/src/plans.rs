@@ -1,0 +1,205 @@
+//! Which plan version derives which commission (ADR 0005, precedence): a partner's own
+//! override, then their group's plan, then the program's default; within a scope, the
+//! version with the latest `effective_from` at or before the event. Also new plan versions:
+//! validated, numbered, and made effective from a given instant.
+
+use crate::{AppError, AppResult, new_uuid};
+use tributary_core::plan::Plan;
+use tributary_core::*;
+use tributary_store::{PlanScope, PlanVersion, Tx};
+
+/// A program's plan versions, all scopes.
+#[derive(Debug, Clone)]
+pub struct PlanBook {
+    pub versions: Vec<PlanVersion>,
+}
+
+/// A stretch of event time one version covers for one partner: `[from, until)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub version: &'a PlanVersion,
+    pub from: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+impl Window<'_> {
+    pub fn contains(&self, at: Timestamp) -> bool {
+        at >= self.from && self.until.is_none_or(|until| at < until)
+    }
+}
+
+impl PlanBook {
+    pub async fn load(tx: &mut dyn Tx, program_id: ProgramId) -> AppResult<PlanBook> {
+        let versions = tx.plan_versions(program_id).await?;
+        if versions.is_empty() {
+            return Err(AppError::Internal("the program has no plan version".into()));
+        }
+        Ok(PlanBook { versions })
+    }
+
+    fn scoped<'a>(
+        &'a self,
+        partner_id: PartnerId,
+        group: Option<&'a str>,
+    ) -> [Vec<&'a PlanVersion>; 3] {
+        let of = |wanted: &dyn Fn(&PlanScope) -> bool| {
+            self.versions
+                .iter()
+                .filter(|version| wanted(&version.scope))
+                .collect::<Vec<_>>()
+        };
+        [
+            of(&|scope| scope == &PlanScope::Partner(partner_id)),
+            of(
+                &|scope| matches!((scope, group), (PlanScope::Group(name), Some(group)) if name == group),
+            ),
+            of(&|scope| scope == &PlanScope::Program),
+        ]
+    }
+
+    /// The version that derives an event of `partner_id` (in `group`) occurring at `at`.
+    pub fn resolve<'a>(
+        &'a self,
+        partner_id: PartnerId,
+        group: Option<&'a str>,
+        at: Timestamp,
+    ) -> Option<&'a PlanVersion> {
+        for scope in self.scoped(partner_id, group) {
+            let chosen = scope
+                .into_iter()
+                .filter(|version| version.effective_from <= at)
+                .max_by_key(|version| (version.effective_from, version.version));
+            if chosen.is_some() {
+                return chosen;
+            }
+        }
+        None
+    }
+
+    /// The stretches of time each version covers for this partner, in time order.
+    pub fn windows<'a>(&'a self, partner_id: PartnerId, group: Option<&'a str>) -> Vec<Window<'a>> {
+        let mut starts: Vec<Timestamp> = self
+            .scoped(partner_id, group)
+            .into_iter()
+            .flatten()
+            .map(|version| version.effective_from)
+            .collect();
+        starts.push(Timestamp::from_millis(i64::MIN));
+        starts.sort();
+        starts.dedup();
+        let mut windows: Vec<Window<'a>> = Vec::new();
+        for (index, &from) in starts.iter().enumerate() {
+            let Some(version) = self.resolve(partner_id, group, from) else {
+                continue;
+            };
+            let until = starts.get(index + 1).copied();
+            match windows.last_mut() {
+                Some(last) if last.version.id == version.id => last.until = until,
+                _ => windows.push(Window {
+                    version,
+                    from,
+                    until,
+                }),
+            }
+        }
+        windows
+    }
+}
+
+/// Adds a plan version: validated, numbered after the program's last, effective from
+/// `effective_from` (not before `now` unless it is the scope's first version: history
+/// already posted is not re-derived by a new plan). A new program default becomes the
+/// program's current version.
+pub async fn add_version(
+    tx: &mut dyn Tx,
+    program_id: ProgramId,
+    plan: Plan,
+    scope: PlanScope,
+    effective_from: Timestamp,
+    now: Timestamp,
+) -> AppResult<PlanVersion> {
+    plan.validate()
+        .map_err(|error| AppError::invalid(&format!("plan.{}", error.path), error.message))?;
+    let existing = tx.plan_versions(program_id).await?;
+    let first_of_scope = !existing.iter().any(|version| version.scope == scope);
+    if effective_from < now && !first_of_scope {
+        return Err(AppError::invalid(
+            "effective_from",
+            "a new version of an existing plan takes effect now or later; use replay to see what it would have done",
+        ));
+    }
+    let version = PlanVersion {
+        id: PlanVersionId(new_uuid()),
+        program_id,
+        version: existing.iter().map(|v| v.version).max().unwrap_or(0) + 1,
+        plan,
+        scope,
+        effective_from,
+        created_at: now,
+    };
+    tx.insert_plan_version(&version).await?;
+    if version.scope == PlanScope::Program {
+        tx.set_program_plan_version(program_id, version.id).await?;
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn version(n: i64, scope: PlanScope, from: i64) -> PlanVersion {
+        PlanVersion {
+            id: PlanVersionId(Uuid::from_u128(n as u128)),
+            program_id: ProgramId(Uuid::from_u128(99)),
+            version: n,
+            plan: Plan::simple(None, None),
+            scope,
+            effective_from: Timestamp::from_millis(from),
+            created_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn partner_beats_group_beats_program_and_later_versions_take_over() {
+        let ada = PartnerId(Uuid::from_u128(1));
+        let bob = PartnerId(Uuid::from_u128(2));
+        let book = PlanBook {
+            versions: vec![
+                version(1, PlanScope::Program, 0),
+                version(2, PlanScope::Group("resellers".into()), 100),
+                version(3, PlanScope::Partner(ada), 200),
+                version(4, PlanScope::Program, 300),
+            ],
+        };
+        let at = |n| Timestamp::from_millis(n);
+        let resolved = |partner, group, t| {
+            book.resolve(partner, group, at(t))
+                .map(|version| version.version)
+        };
+        assert_eq!(resolved(bob, None, 50), Some(1));
+        assert_eq!(resolved(bob, None, 350), Some(4));
+        assert_eq!(resolved(bob, Some("resellers"), 50), Some(1));
+        assert_eq!(resolved(bob, Some("resellers"), 150), Some(2));
+        // The group's plan stays in force for the group after the default changes.
+        assert_eq!(resolved(bob, Some("resellers"), 350), Some(2));
+        assert_eq!(resolved(ada, Some("resellers"), 250), Some(3));
+        assert_eq!(resolved(ada, None, 150), Some(1));
+        let windows: Vec<(i64, i64, Option<i64>)> = book
+            .windows(ada, Some("resellers"))
+            .iter()
+            .map(|w| {
+                (
+                    w.version.version,
+                    w.from.millis(),
+                    w.until.map(|u| u.millis()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            windows,
+            vec![(1, 0, Some(100)), (2, 100, Some(200)), (3, 200, None)]
+        );
+    }
+}
