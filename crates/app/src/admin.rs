@@ -134,6 +134,9 @@ pub struct NewProgram {
     pub lead_flat_minor: Option<i64>,
     /// Share of every sale and renewal, in basis points.
     pub sale_percent_bp: Option<u32>,
+    /// A whole plan (see `tributary_core::plan`); replaces the two fields above.
+    #[serde(default)]
+    pub plan: Option<Plan>,
 }
 
 pub async fn create_program(
@@ -181,9 +184,11 @@ pub async fn create_program(
                 .map_err(|error| AppError::invalid("sale_percent_bp", error.to_string()))
         })
         .transpose()?;
-    let plan = Plan::simple(lead_flat, sale_rate);
+    let plan = input
+        .plan
+        .unwrap_or_else(|| Plan::simple(lead_flat, sale_rate));
     plan.validate()
-        .map_err(|error| AppError::invalid("plan", error.to_string()))?;
+        .map_err(|error| AppError::invalid(&format!("plan.{}", error.path), error.message))?;
     let now = app.now();
     let program_id = ProgramId(new_uuid());
     let version = PlanVersion {

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod payouts;
 pub mod plans;
 pub mod posting;
+pub mod replay;
 pub mod secrets;
 
 use std::sync::Arc;

@@ -155,6 +155,8 @@ pub async fn converge_customer(
         );
         schedule_later_work(
             tx,
+            &book,
+            segment.group.as_deref(),
             program,
             version,
             credit.partner_id,
@@ -192,6 +194,8 @@ fn posted_of(
 #[allow(clippy::too_many_arguments)]
 async fn schedule_later_work(
     tx: &mut dyn Tx,
+    book: &PlanBook,
+    group: Option<&str>,
     program: &Program,
     version: &PlanVersion,
     partner_id: PartnerId,
@@ -279,6 +283,10 @@ async fn schedule_later_work(
         }
         let _ = events;
         for start in starts {
+            // A bonus is judged under the plan in force for the partner when its period ends.
+            if !bonus_in_force(book, version, partner_id, group, bonus.period.end(start)) {
+                continue;
+            }
             let due = bonus.period.end(start).plus_days(wait);
             enqueue(
                 tx,
@@ -302,6 +310,19 @@ async fn schedule_later_work(
         }
     }
     Ok(())
+}
+
+/// Whether `version` is the plan in force for the partner at the end of a bonus period
+/// (`period_end` exclusive): bonuses are judged under that plan only.
+pub fn bonus_in_force(
+    book: &PlanBook,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    group: Option<&str>,
+    period_end: Timestamp,
+) -> bool {
+    book.resolve(partner_id, group, period_end.plus_millis(-1))
+        .is_some_and(|in_force| in_force.id == version.id)
 }
 
 pub fn rule_period(rule: &Rule) -> Period {
@@ -675,6 +696,16 @@ pub async fn judge_bonus(
     let bonus = &plan.bonuses[bonus_index];
     let segment = Segment::load(tx, program.id, partner_id).await?;
     let period_end = bonus.period.end(period_start);
+    let book = PlanBook::load(tx, program.id).await?;
+    if !bonus_in_force(
+        &book,
+        version,
+        partner_id,
+        segment.group.as_deref(),
+        period_end,
+    ) {
+        return Ok(false);
+    }
     let customer_ids = tx
         .partner_period_customers(program.id, partner_id, period_start, period_end)
         .await?;

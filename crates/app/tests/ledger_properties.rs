@@ -64,6 +64,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             min_payout_minor: Some(1_000),
             lead_flat_minor: Some(LEAD_MINOR),
             sale_percent_bp: Some(RATE_BP),
+            plan: None,
         },
     )
     .await

@@ -113,6 +113,7 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             min_payout_minor: Some(5_000),
             lead_flat_minor: Some(500),
             sale_percent_bp: Some(2_000),
+            plan: None,
         },
     )
     .await?;

@@ -1,6 +1,7 @@
 //! The one binary: `tributary serve | demo | migrate | keys create`.
 
 mod demo;
+mod generate;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -72,6 +73,37 @@ enum Command {
         /// (`postgres://USER[:PASSWORD]@HOST:PORT/DATABASE`); it is migrated first.
         #[arg(long, value_name = "URL", requires = "from")]
         to: Option<String>,
+    },
+    /// Run a period's stored events through a proposed plan and the current one, into a
+    /// scratch ledger, and compare: cost, cost per acquired and retained customer, partners
+    /// who gain and lose, cost by archetype and tier. The real ledger is never touched.
+    Replay {
+        /// The proposed plan (JSON, as `POST /programs/{id}/plans` takes it). Without it,
+        /// the current plans are replayed alone.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<std::path::PathBuf>,
+        /// First day of the range (`YYYY-MM-DD`, UTC).
+        #[arg(long)]
+        from: String,
+        /// Last day of the range, included (`YYYY-MM-DD`, UTC).
+        #[arg(long)]
+        to: String,
+        /// The program (its id); needed when the workspace has several.
+        #[arg(long)]
+        program: Option<String>,
+        /// Also write one row per partner to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<std::path::PathBuf>,
+    },
+    /// Write a large synthetic history (about `--events` events over the last year) into a
+    /// new database, for replay and benchmarks.
+    Generate {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 500)]
+        partners: u32,
+        #[arg(long, default_value_t = 4)]
+        seed: u64,
     },
     /// Create a workspace and its owner on a new database (the first step of a real install).
     Init {
@@ -283,6 +315,42 @@ async fn main() -> Result<()> {
             println!("migrated {}", display_url(&url));
             Ok(())
         }
+        Command::Replay {
+            plan,
+            from,
+            to,
+            program,
+            csv,
+        } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary.db".into());
+            let store = open_store(&url, cli.pg_pool_size).await?;
+            replay_command(store, plan, &from, &to, program, csv).await
+        }
+        Command::Generate {
+            events,
+            partners,
+            seed,
+        } => {
+            let url = cli
+                .database
+                .unwrap_or_else(|| "sqlite://tributary-generated.db".into());
+            let store = open_store(&url, cli.pg_pool_size).await?;
+            let started = std::time::Instant::now();
+            let generated =
+                generate::generate(store, events, partners.max(1), seed, clock.now()).await?;
+            println!(
+                "generated {} events of {} customers into {} in {:.1} s (program {}; admin@generated.example / {})",
+                generated.events,
+                generated.customers,
+                display_url(&url),
+                started.elapsed().as_secs_f64(),
+                generated.program_id,
+                generated.admin_password
+            );
+            Ok(())
+        }
         Command::Init {
             workspace,
             email,
@@ -324,6 +392,80 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn replay_command(
+    store: Arc<dyn Store>,
+    plan: Option<std::path::PathBuf>,
+    from: &str,
+    to: &str,
+    program: Option<String>,
+    csv: Option<std::path::PathBuf>,
+) -> Result<()> {
+    use tributary_core::period::parse_date;
+    let from = parse_date(from).context("--from must be a date such as 2026-01-01")?;
+    let to = parse_date(to)
+        .context("--to must be a date such as 2026-09-30")?
+        .plus_days(1);
+    let proposed = match plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let plan: tributary_core::plan::Plan = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a plan", path.display()))?;
+            plan.validate()
+                .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+            Some(plan)
+        }
+        None => None,
+    };
+    let mut tx = store.read().await?;
+    let workspace = tx
+        .first_workspace()
+        .await?
+        .context("the database has no workspace")?;
+    let program_id = match program {
+        Some(text) => text.parse().context("--program must be a program id")?,
+        None => {
+            let programs = tx
+                .programs(workspace.id, tributary_store::Page::first(2))
+                .await?;
+            match programs.as_slice() {
+                [only] => only.id,
+                [] => bail!("the workspace has no program"),
+                _ => bail!("the workspace has several programs: name one with --program"),
+            }
+        }
+    };
+    drop(tx);
+    let started = std::time::Instant::now();
+    let report = tributary_app::replay::replay(
+        store.as_ref(),
+        &tributary_app::replay::ReplayRequest {
+            workspace_id: workspace.id,
+            program_id,
+            proposed,
+            from,
+            to,
+            keep_keys: false,
+        },
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    print!("{}", report.text());
+    if let Some(path) = csv {
+        std::fs::write(&path, report.csv())
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    // On stderr, so the report itself stays byte-for-byte deterministic.
+    eprintln!(
+        "replayed {} events in {:.2} s ({:.0} events/s)",
+        report.events_read,
+        elapsed.as_secs_f64(),
+        report.events_read as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Throughput of the plan engine over stored events, as replay runs it: a realistic plan of
+//! Throughput of the plan engine over stored events, as replay runs it: the example plan's
 //! 10 rules (conditions, recurring, caps, tiers, milestones, retention), customers of 12
 //! events each (a lead, a sale, nine renewals, a refund, milestones), all three levels.
 
@@ -12,28 +12,6 @@ use tributary_core::plan::Plan;
 use tributary_core::time::MILLIS_PER_DAY;
 use tributary_core::{Currency, EventId, Money, Timestamp};
 use uuid::Uuid;
-
-pub const PLAN: &str = r#"{
-  "rules": [
-    {"id": "lead", "trigger": "lead", "reward": {"type": "flat", "amount": {"amount_minor": 200, "currency": "USD"}}},
-    {"id": "first", "trigger": "first_sale", "when": {"amount_minor": {"min": 1000}},
-     "reward": {"type": "flat", "amount": {"amount_minor": 5000, "currency": "USD"}}},
-    {"id": "pro", "trigger": "any_sale", "when": {"all": [{"product": ["pro", "team"]}, {"country": ["DE", "US", "FR"]}]},
-     "reward": {"type": "percent", "rate_bp": 2500}, "recurring": {"months": 12},
-     "caps": {"per_customer": {"amount_minor": 100000, "currency": "USD"}}},
-    {"id": "solo", "trigger": "any_sale", "when": {"product": ["solo"]},
-     "reward": {"type": "percent", "rate_bp": 1500}, "recurring": {"months": 6}},
-    {"id": "volume", "trigger": "sale", "reward": {"type": "tiered", "measure": "customers", "period": "month",
-     "mode": "whole_volume", "tiers": [{"from": 0, "rate_bp": 500}, {"from": 10, "rate_bp": 800}, {"from": 50, "rate_bp": 1000}]}},
-    {"id": "activated", "trigger": {"milestone": "activated"}, "reward": {"type": "flat", "amount": {"amount_minor": 2500, "currency": "USD"}}},
-    {"id": "expansion", "trigger": {"milestone": "expanded"}, "reward": {"type": "percent_of_expansion", "rate_bp": 1000}},
-    {"id": "retained", "trigger": {"retained": {"days": 90}}, "reward": {"type": "flat", "amount": {"amount_minor": 3000, "currency": "USD"}}},
-    {"id": "chargeback-fee", "trigger": "chargeback", "reward": {"type": "flat", "amount": {"amount_minor": -1500, "currency": "USD"}}},
-    {"id": "renewal-bonus", "trigger": "renewal", "when": {"months_since_first_purchase": {"min": 12}},
-     "reward": {"type": "percent", "rate_bp": 500}, "caps": {"per_commission": {"amount_minor": 2000, "currency": "USD"}}}
-  ],
-  "safeguards": {"clawback_days": 90}
-}"#;
 
 fn customer(n: u64) -> Vec<StoredEvent> {
     let start = 1_767_225_600_000 + (n as i64 % 28) * MILLIS_PER_DAY;
@@ -63,7 +41,7 @@ fn customer(n: u64) -> Vec<StoredEvent> {
                 invoice_id: invoice,
                 milestone: milestone.map(str::to_string),
             },
-            metadata: metadata.clone(),
+            metadata: std::sync::Arc::new(metadata.clone()),
         });
     };
     push(0, EventKind::Lead, 0, None, None, None);
@@ -98,7 +76,8 @@ fn customer(n: u64) -> Vec<StoredEvent> {
 }
 
 fn plan_engine(c: &mut Criterion) {
-    let plan: Plan = serde_json::from_str(PLAN).expect("the bench plan reads");
+    let plan: Plan =
+        serde_json::from_str(tributary_core::plan::EXAMPLE_JSON).expect("the example plan reads");
     plan.validate().expect("the bench plan is valid");
     assert_eq!(plan.rules.len(), 10);
     let customers: Vec<Vec<StoredEvent>> = (0..1_000).map(customer).collect();

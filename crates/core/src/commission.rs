@@ -11,6 +11,7 @@ use crate::plan::{Measure, Plan, Reward, Rule, TierMode};
 use crate::{EventId, Money, PlanVersionId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,13 +53,18 @@ impl CommissionState {
 }
 
 /// A stored event with its id and the string values of its metadata (product, plan,
-/// country, campaign, ...), which conditions test.
+/// country, campaign, ...), which conditions test. The metadata is shared: replay hands the
+/// same map to every event that carried the same metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {
     pub id: EventId,
     pub facts: EventFacts,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "metadata_is_empty")]
+    pub metadata: Arc<BTreeMap<String, String>>,
+}
+
+fn metadata_is_empty(metadata: &Arc<BTreeMap<String, String>>) -> bool {
+    metadata.is_empty()
 }
 
 /// An event as shown in an explanation.

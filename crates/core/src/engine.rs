@@ -145,6 +145,9 @@ pub struct BonusAward {
     pub arithmetic: String,
 }
 
+/// A period group: (rule index, currency, period start).
+type GroupKey = (u16, Currency, Timestamp);
+
 /// A plan prepared for evaluation: rules indexed by the event kind that can fire them.
 #[derive(Debug, Clone)]
 pub struct Engine<'p> {
@@ -458,18 +461,18 @@ impl<'p> Engine<'p> {
             };
             (line.rule, line.amount.currency, period.start(line.at))
         };
-        period_lines.sort_by(|&a, &b| {
-            let (x, y) = (&lines[a], &lines[b]);
-            key(x)
-                .cmp(&key(y))
-                .then(x.at.cmp(&y.at))
-                .then(x.source_event_id.cmp(&y.source_event_id))
-        });
+        // Each line's group key, computed once (calendar arithmetic is not free).
+        let mut keyed: Vec<(GroupKey, Timestamp, EventId, usize)> = period_lines
+            .iter()
+            .map(|&i| (key(&lines[i]), lines[i].at, lines[i].source_event_id, i))
+            .collect();
+        keyed.sort_unstable();
+        period_lines = keyed.iter().map(|entry| entry.3).collect();
         let mut start = 0;
         while start < period_lines.len() {
-            let group_key = key(&lines[period_lines[start]]);
+            let group_key = keyed[start].0;
             let mut end = start + 1;
-            while end < period_lines.len() && key(&lines[period_lines[end]]) == group_key {
+            while end < period_lines.len() && keyed[end].0 == group_key {
                 end += 1;
             }
             let group = &period_lines[start..end];
@@ -498,24 +501,26 @@ impl<'p> Engine<'p> {
         let Some(budget) = self.plan.budget else {
             return;
         };
-        let mut order: Vec<usize> = (0..lines.len())
+        let mut keyed: Vec<(Timestamp, Timestamp, EventId, u16, usize)> = (0..lines.len())
             .filter(|&i| lines[i].amount.currency == budget.amount.currency)
+            .map(|i| {
+                let line = &lines[i];
+                (
+                    budget.period.start(line.at),
+                    line.at,
+                    line.source_event_id,
+                    line.rule,
+                    i,
+                )
+            })
             .collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (&lines[a], &lines[b]);
-            budget
-                .period
-                .start(x.at)
-                .cmp(&budget.period.start(y.at))
-                .then(x.at.cmp(&y.at))
-                .then(x.source_event_id.cmp(&y.source_event_id))
-                .then(x.rule.cmp(&y.rule))
-        });
+        keyed.sort_unstable();
+        let order: Vec<usize> = keyed.iter().map(|entry| entry.4).collect();
         let mut start = 0;
         while start < order.len() {
-            let period = budget.period.start(lines[order[start]].at);
+            let period = keyed[start].0;
             let mut end = start + 1;
-            while end < order.len() && budget.period.start(lines[order[end]].at) == period {
+            while end < order.len() && keyed[end].0 == period {
                 end += 1;
             }
             clamp_running(

@@ -354,6 +354,59 @@ pub struct Plan {
 }
 
 /// A plan that does not validate, with the path of the offending part (`rules[2].reward`).
+/// A realistic plan, used by the demo, the generator and the engine's benchmark: ten rules
+/// (a lead reward, a first-purchase bonus, conditioned recurring percentages with a cap, a
+/// whole-volume tier by new customers, an activation milestone, expansion, retention, a
+/// chargeback fee, a loyalty rate after a year), a quarterly retention bonus, safeguards
+/// and perks by tier.
+pub const EXAMPLE_JSON: &str = r#"{
+  "stacking": "stack",
+  "rules": [
+    {"id": "lead", "trigger": "lead",
+     "reward": {"type": "flat", "amount": {"amount_minor": 200, "currency": "USD"}}},
+    {"id": "first-purchase", "trigger": "first_sale", "when": {"amount_minor": {"min": 1000}},
+     "reward": {"type": "flat", "amount": {"amount_minor": 2500, "currency": "USD"}}},
+    {"id": "pro-recurring", "trigger": "any_sale",
+     "when": {"all": [{"product": ["pro", "team"]}, {"country": ["DE", "US", "FR", "GB"]}]},
+     "reward": {"type": "percent", "rate_bp": 2000}, "recurring": {"months": 12},
+     "caps": {"per_customer": {"amount_minor": 100000, "currency": "USD"}}},
+    {"id": "solo-recurring", "trigger": "any_sale", "when": {"product": ["solo"]},
+     "reward": {"type": "percent", "rate_bp": 1500}, "recurring": {"months": 6}},
+    {"id": "volume", "trigger": "sale",
+     "reward": {"type": "tiered", "measure": "customers", "period": "month", "mode": "whole_volume",
+                "tiers": [{"from": 0, "rate_bp": 500, "name": "silver"},
+                          {"from": 5, "rate_bp": 800, "name": "gold"},
+                          {"from": 20, "rate_bp": 1000, "name": "platinum"}]}},
+    {"id": "activated", "trigger": {"milestone": "activated"},
+     "reward": {"type": "flat", "amount": {"amount_minor": 1500, "currency": "USD"}}},
+    {"id": "expansion", "trigger": {"milestone": "expanded"},
+     "reward": {"type": "percent_of_expansion", "rate_bp": 1000}},
+    {"id": "retained-90", "trigger": {"retained": {"days": 90}},
+     "reward": {"type": "flat", "amount": {"amount_minor": 3000, "currency": "USD"}}},
+    {"id": "chargeback-fee", "trigger": "chargeback",
+     "reward": {"type": "flat", "amount": {"amount_minor": -1500, "currency": "USD"}}},
+    {"id": "loyalty", "trigger": "renewal", "when": {"months_since_first_purchase": {"min": 12}},
+     "reward": {"type": "percent", "rate_bp": 500},
+     "caps": {"per_commission": {"amount_minor": 2000, "currency": "USD"}}}
+  ],
+  "bonuses": [
+    {"id": "quarter-retained", "period": "quarter",
+     "when": {"retained_customers": {"min": 3, "days": 30}},
+     "reward": {"type": "flat", "amount": {"amount_minor": 10000, "currency": "USD"}}}
+  ],
+  "safeguards": {"hold_days": 14, "clawback_days": 90},
+  "perks": [
+    {"tier": "gold", "perks": ["Co-marketing fund eligibility", "Early beta access"]},
+    {"tier": "platinum", "perks": ["Co-marketing fund eligibility", "Early beta access", "Dedicated partner manager"]}
+  ]
+}"#;
+
+/// [`EXAMPLE_JSON`], read.
+pub fn example() -> Plan {
+    // The constant is tested to read and validate (see the tests below).
+    serde_json::from_str(EXAMPLE_JSON).unwrap_or_else(|_| Plan::simple(None, None))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct PlanError {
@@ -773,6 +826,13 @@ mod tests {
         let plan: Plan = serde_json::from_str(json).map_err(|error| format!("json: {error}"))?;
         plan.validate().map_err(|error| error.to_string())?;
         Ok(plan)
+    }
+
+    #[test]
+    fn the_example_reads_validates_and_has_ten_rules() {
+        let plan = check(EXAMPLE_JSON).expect("the example is valid");
+        assert_eq!(plan.rules.len(), 10);
+        assert_eq!(example(), plan);
     }
 
     #[test]

@@ -127,6 +127,7 @@ async fn start_server() -> Seeded {
             min_payout_minor: Some(5_000),
             lead_flat_minor: Some(500),
             sale_percent_bp: Some(2_000),
+            plan: None,
         },
     )
     .await

@@ -61,6 +61,7 @@ impl TestApp {
                 min_payout_minor: Some(100),
                 lead_flat_minor: None,
                 sale_percent_bp: Some(2_000),
+                plan: None,
             },
         )
         .await

@@ -226,10 +226,15 @@ pub trait Tx: Send {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<CustomerId>>;
+    /// Roughly how many events the database holds (all workspaces), cheaply: replay sizes
+    /// its buffers by it.
+    async fn event_count_estimate(&mut self) -> Result<u64>;
     /// Every customer of a workspace (replay holds them in memory).
     async fn all_customers(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Customer>>;
     /// A page of the workspace's events in storage order, after `cursor` (`None`: from the
-    /// start); returns the events and the cursor to continue from (`None`: no more).
+    /// start); returns the events and the cursor to continue from (`None`: no more). The
+    /// events' `customer_external_id` is left empty (replay has the customers) and their
+    /// metadata unread (`metadata_json` carries it).
     async fn replay_events(
         &mut self,
         workspace_id: WorkspaceId,

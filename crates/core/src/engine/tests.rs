@@ -3,7 +3,6 @@ use crate::event::EventFacts;
 use crate::period::parse_date;
 use crate::plan::Rule;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 const USD: Currency = Currency::USD;
@@ -52,7 +51,7 @@ impl History {
                 invoice_id: invoice.map(str::to_string),
                 milestone: milestone.map(str::to_string),
             },
-            metadata: BTreeMap::new(),
+            metadata: Default::default(),
         });
         self
     }
@@ -74,7 +73,7 @@ impl History {
     }
     fn with_metadata(&mut self, key: &str, value: &str) -> &mut History {
         if let Some(last) = self.events.last_mut() {
-            last.metadata.insert(key.into(), value.into());
+            std::sync::Arc::make_mut(&mut last.metadata).insert(key.into(), value.into());
         }
         self
     }

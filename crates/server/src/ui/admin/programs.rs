@@ -71,6 +71,7 @@ impl ProgramForm {
             min_payout_minor: optional_number("min_payout_minor", &self.min_payout_minor)?,
             lead_flat_minor: optional_number("lead_flat_minor", &self.lead_flat_minor)?,
             sale_percent_bp: optional_number("sale_percent_bp", &self.sale_percent_bp)?,
+            plan: None,
         })
     }
 }

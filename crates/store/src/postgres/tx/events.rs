@@ -88,7 +88,9 @@ fn stored_event_row(row: &Row) -> Result<StoredEvent> {
     Ok(StoredEvent {
         id: EventId(rows::uuid(row, "id")?),
         facts: facts_row(row)?,
-        metadata: tributary_core::event::condition_facts(metadata_json.as_deref()),
+        metadata: std::sync::Arc::new(tributary_core::event::condition_facts(
+            metadata_json.as_deref(),
+        )),
     })
 }
 
@@ -440,4 +442,16 @@ pub async fn replay_events(
         .then(|| rows.last().map(|row| row.event.id.to_string()))
         .flatten();
     Ok((rows, next))
+}
+
+pub async fn event_count_estimate(db: &Db) -> Result<u64> {
+    // The planner's estimate, kept by ANALYZE and autovacuum: no scan.
+    let estimate = optional(
+        db,
+        "SELECT reltuples::BIGINT AS estimate FROM pg_class WHERE relname = 'events'",
+        &[],
+        |row| rows::get::<i64>(row, "estimate"),
+    )
+    .await?;
+    Ok(estimate.map_or(0, |estimate| estimate.max(0) as u64))
 }

@@ -88,7 +88,9 @@ fn stored_event_row(row: &Row<'_>) -> Result<StoredEvent> {
     Ok(StoredEvent {
         id: EventId(rows::uuid(row, "id")?),
         facts: facts_row(row)?,
-        metadata: tributary_core::event::condition_facts(metadata_json.as_deref()),
+        metadata: std::sync::Arc::new(tributary_core::event::condition_facts(
+            metadata_json.as_deref(),
+        )),
     })
 }
 
@@ -367,27 +369,67 @@ pub fn replay_events(
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("replay cursor {text}")))?,
     };
-    // Storage order (rowid): one sequential pass over the table, whatever its size.
+    // Storage order (rowid): one sequential pass over the table, whatever its size. Columns
+    // by position and text borrowed where it can be: replay reads millions of rows.
     let mut statement = db.prepare_cached(
-        "SELECT rowid, id, customer_id, kind, customer_external_id, click_id, amount_minor, currency,
-                occurred_at, invoice_id, milestone, metadata_json
-         FROM events WHERE rowid > ? AND workspace_id = ? ORDER BY rowid LIMIT ?",
+        "SELECT rowid, id, customer_id, kind, amount_minor, currency, occurred_at, invoice_id,
+                milestone, metadata_json
+         FROM events WHERE rowid > ? AND +workspace_id = ? ORDER BY rowid LIMIT ?",
     )?;
     let mut rows = statement.query(params![after, workspace_id.to_string(), limit])?;
     let mut out = Vec::with_capacity(limit as usize);
     let mut last = after;
+    let text = |row: &Row<'_>, index: usize| -> Result<Option<String>> { Ok(row.get(index)?) };
+    let uuid_at = |row: &Row<'_>, index: usize| -> Result<uuid::Uuid> {
+        let value = row.get_ref(index)?;
+        let text = value
+            .as_str()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        uuid::Uuid::parse_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
+    };
     while let Some(row) = rows.next()? {
-        last = row.get("rowid")?;
+        last = row.get(0)?;
+        let kind_ref = row.get_ref(3)?;
+        let kind_text = kind_ref
+            .as_str()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let kind = EventKind::parse(kind_text)
+            .ok_or_else(|| StoreError::Corrupt(format!("event kind {kind_text}")))?;
+        let amount_minor: Option<i64> = row.get(4)?;
+        let amount = match (
+            amount_minor,
+            row.get_ref(5)?.as_str_or_null().ok().flatten(),
+        ) {
+            (Some(minor), Some(code)) => Some(Money::new(
+                minor,
+                Currency::parse(code).map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            )),
+            _ => None,
+        };
         out.push(ReplayEvent {
-            customer_id: CustomerId(rows::uuid(row, "customer_id")?),
+            customer_id: CustomerId(uuid_at(row, 2)?),
             event: StoredEvent {
-                id: EventId(rows::uuid(row, "id")?),
-                facts: facts_row(row)?,
+                id: EventId(uuid_at(row, 1)?),
+                facts: EventFacts {
+                    kind,
+                    customer_external_id: String::new(),
+                    click_id: None,
+                    amount,
+                    occurred_at: Timestamp::from_millis(row.get(6)?),
+                    invoice_id: text(row, 7)?,
+                    milestone: text(row, 8)?,
+                },
                 metadata: Default::default(),
             },
-            metadata_json: row.get("metadata_json")?,
+            metadata_json: text(row, 9)?,
         });
     }
     let next = (out.len() as u32 == limit).then(|| last.to_string());
     Ok((out, next))
+}
+
+pub fn event_count_estimate(db: &Connection) -> Result<u64> {
+    // Rowids grow by one per insert and events are never deleted: the largest is the count.
+    let max: Option<i64> = db.query_row("SELECT MAX(rowid) FROM events", [], |row| row.get(0))?;
+    Ok(max.map_or(0, |max| max.max(0) as u64))
 }

@@ -212,6 +212,10 @@ impl Tx for SqliteTx {
         events::partner_period_customers(self.db(), program_id, partner_id, from, to)
     }
 
+    async fn event_count_estimate(&mut self) -> Result<u64> {
+        events::event_count_estimate(self.db())
+    }
+
     async fn all_customers(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Customer>> {
         events::all_customers(self.db(), workspace_id)
     }

@@ -1,0 +1,808 @@
+//! Plan simulation (ADR 0005, "Replay"): runs a period's stored events through the current
+//! plans and through a proposed plan, into scratch totals (the real ledger is never
+//! touched), and compares them: total cost, cost per acquired and per retained customer,
+//! per-partner deltas, cost by archetype and tier. Deterministic: only stored facts and the
+//! plans go in, everything is sorted, no clock is read.
+//!
+//! Events are read once, in storage order, through one read transaction, and held compactly
+//! (about 70 bytes each plus their metadata, interned) until each customer's history is
+//! evaluated; lines are kept only for rules that are settled per period (tiers, period
+//! caps) or under a budget, everything else is summed as it is derived.
+
+use crate::plans::PlanBook;
+use crate::posting::bound_credit;
+use crate::{AppError, AppResult};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use tributary_core::attribution::Credit;
+use tributary_core::commission::StoredEvent;
+use tributary_core::engine::{CustomerFacts, CustomerSummary, Engine, Line, PartnerFacts};
+use tributary_core::event::{EventFacts, EventKind, condition_facts};
+use tributary_core::plan::Plan;
+use tributary_core::*;
+use tributary_store::{Customer, Page, Partner, PlanVersion, Program, Store};
+
+/// Events read per page.
+pub const PAGE: u32 = 50_000;
+
+#[derive(Debug, Clone)]
+pub struct ReplayRequest {
+    pub workspace_id: WorkspaceId,
+    /// The program whose events are replayed; its plans are "current".
+    pub program_id: ProgramId,
+    /// The plan to compare with; `None` replays the current plans alone.
+    pub proposed: Option<Plan>,
+    /// Commissions of events in `[from, to)` are counted; history before `from` still
+    /// informs them (first purchases, tiers of a period that began earlier).
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Keep every (event, rule) amount of the current plans (for equivalence checks).
+    pub keep_keys: bool,
+}
+
+/// One side of the comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Side {
+    pub total_minor: i64,
+    pub commissions: u64,
+    /// Per partner, minor units.
+    pub by_partner: BTreeMap<PartnerId, i64>,
+    pub by_archetype: BTreeMap<String, i64>,
+    pub by_tier: BTreeMap<String, i64>,
+    /// Per (source event, rule id): only with `keep_keys`, current side only.
+    pub keys: BTreeMap<(EventId, String), i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerRow {
+    pub partner_id: PartnerId,
+    pub name: String,
+    pub archetype: String,
+    pub tier: String,
+    pub current_minor: i64,
+    pub proposed_minor: i64,
+}
+
+impl PartnerRow {
+    pub fn delta(&self) -> i64 {
+        self.proposed_minor - self.current_minor
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub program: String,
+    pub currency: Currency,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub events_read: u64,
+    pub events_in_range: u64,
+    pub customers: u64,
+    /// Customers whose first purchase is in the range.
+    pub acquired: u64,
+    /// Of those, still active at the end of the range.
+    pub retained: u64,
+    pub current: Side,
+    pub proposed: Option<Side>,
+    pub partners: Vec<PartnerRow>,
+}
+
+/// An event held between reading and evaluation.
+struct Compact {
+    customer: u32,
+    id: EventId,
+    at: i64,
+    amount: i64,
+    currency: Currency,
+    kind: EventKind,
+    has_amount: bool,
+    /// A hash of the invoice id (0: none): refunds find their sales by it, within a customer.
+    invoice: u64,
+    milestone: u16,
+    metadata: u32,
+}
+
+const NONE16: u16 = u16::MAX;
+const NONE32: u32 = u32::MAX;
+
+struct Interner {
+    milestones: Vec<String>,
+    milestone_index: HashMap<String, u16>,
+    metadata: Vec<std::sync::Arc<BTreeMap<String, String>>>,
+    metadata_index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn milestone(&mut self, name: Option<String>) -> u16 {
+        let Some(name) = name else { return NONE16 };
+        if let Some(&index) = self.milestone_index.get(&name) {
+            return index;
+        }
+        let index = self.milestones.len().min(usize::from(NONE16 - 1)) as u16;
+        self.milestones.push(name.clone());
+        self.milestone_index.insert(name, index);
+        index
+    }
+
+    fn metadata(&mut self, json: Option<String>) -> u32 {
+        let Some(json) = json else { return NONE32 };
+        if let Some(&index) = self.metadata_index.get(&json) {
+            return index;
+        }
+        let index = self.metadata.len() as u32;
+        self.metadata
+            .push(std::sync::Arc::new(condition_facts(Some(&json))));
+        self.metadata_index.insert(json, index);
+        index
+    }
+}
+
+fn invoice_hash(invoice: &str) -> u64 {
+    // SipHash with fixed keys: the same text hashes the same in every run.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    invoice.hash(&mut hasher);
+    hasher.finish().max(1)
+}
+
+/// Per-plan accumulation: lines kept for level 2 and 3, and sums for the rest.
+struct Accumulator<'p> {
+    engine: Engine<'p>,
+    version: Option<PlanVersionId>,
+    keep_all: bool,
+    kept: Vec<(u32, Line)>,
+    summaries: BTreeMap<PartnerId, Vec<CustomerSummary>>,
+}
+
+impl<'p> Accumulator<'p> {
+    fn new(plan: &'p Plan, version: Option<PlanVersionId>) -> Self {
+        Accumulator {
+            keep_all: plan.budget.is_some(),
+            engine: Engine::new(plan),
+            version,
+            kept: Vec::new(),
+            summaries: BTreeMap::new(),
+        }
+    }
+}
+
+struct PartnerInfo {
+    partner: Option<Partner>,
+    group: Option<String>,
+    tier: Option<String>,
+}
+
+/// Runs the replay. Reads through one read transaction of `store`.
+pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<ReplayReport> {
+    if request.to <= request.from {
+        return Err(AppError::invalid(
+            "to",
+            "the range must end after it starts",
+        ));
+    }
+    if let Some(plan) = &request.proposed {
+        plan.validate()
+            .map_err(|error| AppError::invalid(&format!("plan.{}", error.path), error.message))?;
+    }
+    let mut tx = store.read().await?;
+    let program: Program = tx
+        .program(request.workspace_id, request.program_id)
+        .await?
+        .ok_or(AppError::NotFound("program"))?;
+    let book = PlanBook::load(tx.as_mut(), program.id).await?;
+
+    // Customers credited in this program, numbered.
+    let mut customers: Vec<(Customer, Credit)> = Vec::new();
+    let mut customer_index: HashMap<CustomerId, u32> = HashMap::new();
+    for customer in tx.all_customers(request.workspace_id).await? {
+        let in_program = customer
+            .binding
+            .as_ref()
+            .is_some_and(|binding| binding.program_id == program.id);
+        if !in_program {
+            continue;
+        }
+        if let Some(credit) = bound_credit(&customer, program.window_days, request.to) {
+            customer_index.insert(customer.id, customers.len() as u32);
+            customers.push((customer, credit));
+        }
+    }
+
+    // Partners, their archetype, group and tier.
+    let mut partners: BTreeMap<PartnerId, PartnerInfo> = BTreeMap::new();
+    let mut offset = 0;
+    loop {
+        let page = tx
+            .enrollments(
+                request.workspace_id,
+                None,
+                Page::new(Some(Page::MAX_LIMIT), Some(offset)),
+            )
+            .await?;
+        for enrollment in page.iter().filter(|e| e.program_id == program.id) {
+            partners.insert(
+                enrollment.partner_id,
+                PartnerInfo {
+                    partner: None,
+                    group: enrollment.partner_group.clone(),
+                    tier: enrollment.tier.clone(),
+                },
+            );
+        }
+        if page.len() < Page::MAX_LIMIT as usize {
+            break;
+        }
+        offset += Page::MAX_LIMIT;
+    }
+    for (_, credit) in &customers {
+        partners.entry(credit.partner_id).or_insert(PartnerInfo {
+            partner: None,
+            group: None,
+            tier: None,
+        });
+    }
+    for (id, info) in partners.iter_mut() {
+        info.partner = tx.partner(request.workspace_id, *id).await?;
+    }
+
+    // Events, in storage order, compacted.
+    let mut interner = Interner {
+        milestones: Vec::new(),
+        milestone_index: HashMap::new(),
+        metadata: Vec::new(),
+        metadata_index: HashMap::new(),
+    };
+    // Sized once: growing a vector of millions by doubling copies it again and again.
+    let estimate = tx.event_count_estimate().await?.min(1 << 31) as usize;
+    let mut compact: Vec<Compact> = Vec::with_capacity(estimate + estimate / 16);
+    let mut events_read = 0u64;
+    let mut cursor = None;
+    loop {
+        let (page, next) = tx.replay_events(request.workspace_id, cursor, PAGE).await?;
+        events_read += page.len() as u64;
+        for row in page {
+            let Some(&customer) = customer_index.get(&row.customer_id) else {
+                continue;
+            };
+            let facts = row.event.facts;
+            if facts.occurred_at >= request.to {
+                continue;
+            }
+            compact.push(Compact {
+                customer,
+                id: row.event.id,
+                at: facts.occurred_at.millis(),
+                amount: facts.amount.map_or(0, |amount| amount.amount_minor),
+                currency: facts
+                    .amount
+                    .map_or(program.currency, |amount| amount.currency),
+                kind: facts.kind,
+                has_amount: facts.amount.is_some(),
+                invoice: facts.invoice_id.as_deref().map_or(0, invoice_hash),
+                milestone: interner.milestone(facts.milestone),
+                metadata: interner.metadata(row.metadata_json),
+            });
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    drop(tx);
+    compact.sort_unstable_by_key(|item| (item.customer, item.at, item.id));
+
+    // Evaluate customer by customer.
+    let windows_of: BTreeMap<PartnerId, Vec<crate::plans::Window<'_>>> = partners
+        .iter()
+        .map(|(id, info)| (*id, book.windows(*id, info.group.as_deref())))
+        .collect();
+    let mut current: Vec<Accumulator<'_>> = book
+        .versions
+        .iter()
+        .map(|version: &PlanVersion| Accumulator::new(&version.plan, Some(version.id)))
+        .collect();
+    let mut proposed = request
+        .proposed
+        .as_ref()
+        .map(|plan| Accumulator::new(plan, None));
+    let mut current_side = Side::default();
+    let mut proposed_side = Side::default();
+    let mut acquired = 0u64;
+    let mut retained = 0u64;
+    let mut events_in_range = 0u64;
+    let mut buffer: Vec<StoredEvent> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
+    let empty = std::sync::Arc::new(BTreeMap::new());
+    let from = request.from;
+    let to = request.to;
+    let mut start = 0;
+    while start < compact.len() {
+        let customer = compact[start].customer;
+        let mut end = start + 1;
+        while end < compact.len() && compact[end].customer == customer {
+            end += 1;
+        }
+        let (record, credit) = &customers[customer as usize];
+        buffer.clear();
+        for item in &compact[start..end] {
+            let at = Timestamp::from_millis(item.at);
+            if at >= from {
+                events_in_range += 1;
+            }
+            buffer.push(StoredEvent {
+                id: item.id,
+                facts: EventFacts {
+                    kind: item.kind,
+                    customer_external_id: record.external_id.clone(),
+                    click_id: None,
+                    amount: item
+                        .has_amount
+                        .then(|| Money::new(item.amount, item.currency)),
+                    occurred_at: at,
+                    invoice_id: (item.invoice != 0).then(|| format!("{:016x}", item.invoice)),
+                    milestone: (item.milestone != NONE16)
+                        .then(|| interner.milestones[usize::from(item.milestone)].clone()),
+                },
+                metadata: if item.metadata == NONE32 {
+                    empty.clone()
+                } else {
+                    interner.metadata[item.metadata as usize].clone()
+                },
+            });
+        }
+        start = end;
+        let info = partners.get(&credit.partner_id);
+        let segment = PartnerFacts {
+            group: info.and_then(|info| info.group.as_deref()),
+            tier: info.and_then(|info| info.tier.as_deref()),
+        };
+        let partner_index = credit.partner_id;
+        // Current plans: each window of the partner's versions.
+        let mut summary_seen = None;
+        if let Some(windows) = windows_of.get(&credit.partner_id) {
+            for window in windows {
+                let Some(acc) = current
+                    .iter_mut()
+                    .find(|acc| acc.version == Some(window.version.id))
+                else {
+                    continue;
+                };
+                lines.clear();
+                let summary = acc.engine.customer(
+                    &CustomerFacts {
+                        events: &buffer,
+                        touched_at: Some(
+                            credit
+                                .touched_at
+                                .map_or(window.from, |touched| touched.max(window.from)),
+                        ),
+                        earn_until: window.until,
+                        share_bp: credit.share_bp,
+                        partner: segment,
+                        as_of: to,
+                    },
+                    &mut lines,
+                );
+                absorb(
+                    acc,
+                    &lines,
+                    customer,
+                    partner_index,
+                    from,
+                    to,
+                    &buffer,
+                    &mut current_side,
+                    request.keep_keys,
+                );
+                if !acc.engine.plan.bonuses.is_empty() {
+                    acc.summaries
+                        .entry(partner_index)
+                        .or_default()
+                        .push(summary.clone());
+                }
+                summary_seen = Some(summary);
+            }
+        }
+        if let Some(acc) = proposed.as_mut() {
+            lines.clear();
+            let summary = acc.engine.customer(
+                &CustomerFacts {
+                    events: &buffer,
+                    touched_at: credit.touched_at,
+                    earn_until: None,
+                    share_bp: credit.share_bp,
+                    partner: segment,
+                    as_of: to,
+                },
+                &mut lines,
+            );
+            absorb(
+                acc,
+                &lines,
+                customer,
+                partner_index,
+                from,
+                to,
+                &buffer,
+                &mut proposed_side,
+                false,
+            );
+            if !acc.engine.plan.bonuses.is_empty() {
+                acc.summaries
+                    .entry(partner_index)
+                    .or_default()
+                    .push(summary.clone());
+            }
+            summary_seen = summary_seen.or(Some(summary));
+        }
+        if let Some(summary) = summary_seen
+            && let Some((first_at, _)) = summary.first_purchase
+            && first_at >= from
+            && first_at < to
+        {
+            acquired += 1;
+            if summary.active_at(to) {
+                retained += 1;
+            }
+        }
+    }
+
+    // Bonuses are judged under the plan in force for the partner when the period ends.
+    let in_force = |version: Option<PlanVersionId>, partner: PartnerId, period_end: Timestamp| {
+        let Some(version) = version else {
+            return true;
+        };
+        let group = partners
+            .get(&partner)
+            .and_then(|info| info.group.as_deref());
+        book.resolve(partner, group, period_end.plus_millis(-1))
+            .is_some_and(|in_force| in_force.id == version)
+    };
+    for acc in current.iter_mut() {
+        finish(
+            acc,
+            &customers,
+            from,
+            to,
+            &mut current_side,
+            request.keep_keys,
+            &in_force,
+        );
+    }
+    if let Some(acc) = proposed.as_mut() {
+        finish(
+            acc,
+            &customers,
+            from,
+            to,
+            &mut proposed_side,
+            false,
+            &in_force,
+        );
+    }
+
+    // Per-partner rows and groupings.
+    let mut rows = Vec::new();
+    for (id, info) in &partners {
+        let current_minor = current_side.by_partner.get(id).copied().unwrap_or(0);
+        let proposed_minor = proposed_side.by_partner.get(id).copied().unwrap_or(0);
+        let archetype = info
+            .partner
+            .as_ref()
+            .map_or_else(|| "unknown".to_string(), |p| p.archetype.clone());
+        let tier = info.tier.clone().unwrap_or_else(|| "none".into());
+        for (side, amount) in [
+            (&mut current_side, current_minor),
+            (&mut proposed_side, proposed_minor),
+        ] {
+            *side.by_archetype.entry(archetype.clone()).or_default() += amount;
+            *side.by_tier.entry(tier.clone()).or_default() += amount;
+        }
+        rows.push(PartnerRow {
+            partner_id: *id,
+            name: info
+                .partner
+                .as_ref()
+                .map_or_else(String::new, |p| p.name.clone()),
+            archetype,
+            tier,
+            current_minor,
+            proposed_minor,
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.delta()
+            .cmp(&a.delta())
+            .then(a.partner_id.cmp(&b.partner_id))
+    });
+    Ok(ReplayReport {
+        program: program.name.clone(),
+        currency: program.currency,
+        from,
+        to,
+        events_read,
+        events_in_range,
+        customers: customers.len() as u64,
+        acquired,
+        retained,
+        current: current_side,
+        proposed: request.proposed.as_ref().map(|_| proposed_side),
+        partners: rows,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn absorb(
+    acc: &mut Accumulator<'_>,
+    lines: &[Line],
+    customer: u32,
+    partner: PartnerId,
+    from: Timestamp,
+    to: Timestamp,
+    events: &[StoredEvent],
+    side: &mut Side,
+    keep_keys: bool,
+) {
+    let _ = events;
+    for line in lines {
+        let rule = &acc.engine.plan.rules[line.rule as usize];
+        if acc.keep_all || rule.needs_period() {
+            acc.kept.push((customer, *line));
+            continue;
+        }
+        if line.at < from || line.at >= to {
+            continue;
+        }
+        count(side, partner, line, &rule.id, keep_keys);
+    }
+}
+
+fn count(side: &mut Side, partner: PartnerId, line: &Line, rule_id: &str, keep_keys: bool) {
+    if line.amount.amount_minor == 0 {
+        return;
+    }
+    side.total_minor += line.amount.amount_minor;
+    side.commissions += 1;
+    *side.by_partner.entry(partner).or_default() += line.amount.amount_minor;
+    if keep_keys {
+        *side
+            .keys
+            .entry((line.source_event_id, rule_id.to_string()))
+            .or_default() += line.amount.amount_minor;
+    }
+}
+
+fn finish(
+    acc: &mut Accumulator<'_>,
+    customers: &[(Customer, Credit)],
+    from: Timestamp,
+    to: Timestamp,
+    side: &mut Side,
+    keep_keys: bool,
+    in_force: &dyn Fn(Option<PlanVersionId>, PartnerId, Timestamp) -> bool,
+) {
+    // Level 2, per partner: kept lines grouped by their customer's partner.
+    let mut kept = std::mem::take(&mut acc.kept);
+    kept.sort_by_key(|(customer, _)| customers[*customer as usize].1.partner_id);
+    let mut start = 0;
+    while start < kept.len() {
+        let partner = customers[kept[start].0 as usize].1.partner_id;
+        let mut end = start + 1;
+        while end < kept.len() && customers[kept[end].0 as usize].1.partner_id == partner {
+            end += 1;
+        }
+        let mut slice: Vec<Line> = kept[start..end].iter().map(|(_, line)| *line).collect();
+        acc.engine.settle_periods(&mut slice);
+        for (slot, line) in kept[start..end].iter_mut().zip(slice) {
+            slot.1 = line;
+        }
+        start = end;
+    }
+    // Level 3: the budget, over everything kept.
+    let mut all: Vec<Line> = kept.iter().map(|(_, line)| *line).collect();
+    acc.engine.apply_budget(&mut all);
+    for ((customer, _), line) in kept.iter().zip(&all) {
+        if line.at < from || line.at >= to {
+            continue;
+        }
+        let partner = customers[*customer as usize].1.partner_id;
+        let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
+        count(side, partner, line, rule_id, keep_keys);
+    }
+    // Bonuses, per partner.
+    for (partner, summaries) in &acc.summaries {
+        for award in acc.engine.bonuses(summaries, to) {
+            if award.period_start < from
+                || award.period_start >= to
+                || award.amount.amount_minor == 0
+                || !in_force(acc.version, *partner, award.period_end)
+            {
+                continue;
+            }
+            side.total_minor += award.amount.amount_minor;
+            side.commissions += 1;
+            *side.by_partner.entry(*partner).or_default() += award.amount.amount_minor;
+            if keep_keys {
+                let bonus = &acc.engine.plan.bonuses[usize::from(award.bonus)];
+                let key = format!(
+                    "bonus:{}:{}",
+                    bonus.id,
+                    bonus.period.label(award.period_start)
+                );
+                // Bonuses have no single source event here; keyed by the nil event id.
+                *side
+                    .keys
+                    .entry((EventId(uuid::Uuid::nil()), key))
+                    .or_default() += award.amount.amount_minor;
+            }
+        }
+    }
+}
+
+fn money(minor: i64, currency: Currency) -> String {
+    Money::new(minor, currency).to_string()
+}
+
+fn per(total: i64, count: u64, currency: Currency) -> String {
+    if count == 0 {
+        return "n/a".into();
+    }
+    let each = tributary_core::money::round_half_up(i128::from(total), i128::from(count));
+    money(each, currency)
+}
+
+impl ReplayReport {
+    /// The report as text, for the terminal.
+    pub fn text(&self) -> String {
+        let c = self.currency;
+        let mut out = String::new();
+        let date = |at: Timestamp| tributary_core::period::date_of(at).to_string();
+        let _ = writeln!(
+            out,
+            "Replay of {} from {} to {} (end exclusive)",
+            self.program,
+            date(self.from),
+            date(self.to)
+        );
+        let _ = writeln!(
+            out,
+            "{} events read, {} in range, {} credited customers, {} acquired, {} retained",
+            self.events_read, self.events_in_range, self.customers, self.acquired, self.retained
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<28}{:>20}{:>20}{:>20}",
+            "", "current", "proposed", "delta"
+        );
+        let proposed = self.proposed.as_ref();
+        let row = |out: &mut String,
+                   label: &str,
+                   current: String,
+                   proposed: Option<String>,
+                   delta: Option<String>| {
+            let _ = writeln!(
+                out,
+                "{:<28}{:>20}{:>20}{:>20}",
+                label,
+                current,
+                proposed.unwrap_or_else(|| "-".into()),
+                delta.unwrap_or_else(|| "-".into())
+            );
+        };
+        let pt = proposed.map(|p| p.total_minor);
+        row(
+            &mut out,
+            "Total cost",
+            money(self.current.total_minor, c),
+            pt.map(|t| money(t, c)),
+            pt.map(|t| money(t - self.current.total_minor, c)),
+        );
+        row(
+            &mut out,
+            "Commissions",
+            self.current.commissions.to_string(),
+            proposed.map(|p| p.commissions.to_string()),
+            None,
+        );
+        row(
+            &mut out,
+            "Cost per acquired customer",
+            per(self.current.total_minor, self.acquired, c),
+            pt.map(|t| per(t, self.acquired, c)),
+            None,
+        );
+        row(
+            &mut out,
+            "Cost per retained customer",
+            per(self.current.total_minor, self.retained, c),
+            pt.map(|t| per(t, self.retained, c)),
+            None,
+        );
+        for (title, current, other) in [
+            (
+                "By archetype",
+                &self.current.by_archetype,
+                proposed.map(|p| &p.by_archetype),
+            ),
+            (
+                "By tier",
+                &self.current.by_tier,
+                proposed.map(|p| &p.by_tier),
+            ),
+        ] {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{title}");
+            for (key, amount) in current {
+                let theirs = other.and_then(|o| o.get(key)).copied();
+                row(
+                    &mut out,
+                    &format!("  {key}"),
+                    money(*amount, c),
+                    theirs.map(|t| money(t, c)),
+                    theirs.map(|t| money(t - amount, c)),
+                );
+            }
+        }
+        if proposed.is_some() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Top gainers");
+            for partner in self.partners.iter().filter(|p| p.delta() > 0).take(5) {
+                let _ = writeln!(
+                    out,
+                    "  {:<40}{:>20}",
+                    partner.name,
+                    money(partner.delta(), c)
+                );
+            }
+            let _ = writeln!(out, "Top losers");
+            for partner in self.partners.iter().rev().filter(|p| p.delta() < 0).take(5) {
+                let _ = writeln!(
+                    out,
+                    "  {:<40}{:>20}",
+                    partner.name,
+                    money(partner.delta(), c)
+                );
+            }
+        }
+        out
+    }
+
+    /// One row per partner: id, name, archetype, tier, current, proposed, delta (minor units).
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "partner_id,name,archetype,tier,currency,current_minor,proposed_minor,delta_minor\n",
+        );
+        let mut rows: Vec<&PartnerRow> = self.partners.iter().collect();
+        rows.sort_by_key(|row| row.partner_id);
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                row.partner_id,
+                csv_field(&row.name),
+                csv_field(&row.archetype),
+                csv_field(&row.tier),
+                self.currency,
+                row.current_minor,
+                row.proposed_minor,
+                row.delta()
+            );
+        }
+        out
+    }
+}
+
+/// Quotes a CSV field when it needs it, and defuses spreadsheet formulas.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}

@@ -1,0 +1,637 @@
+//! The plan engine through the real posting path, on SQLite and PostgreSQL:
+//! - replay equivalence: a hundred days of random history under plans with tiers, recurring
+//!   windows, caps, milestones, retention, a chargeback fee, a bonus, a partner override and
+//!   a group plan, posted live through ingestion and jobs; replaying the current plans over
+//!   the same stored events gives the same amount for every (event, rule);
+//! - a whole-volume tier reached mid-month tops up the earlier sales with one posting;
+//! - minimum engagement: a commission waits for `activated` and is voided with the reason
+//!   when it never comes, and later facts do not earn it again.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
+use tributary_app::clicks::{self, Visit};
+use tributary_app::clock::ManualClock;
+use tributary_app::replay::{ReplayRequest, replay};
+use tributary_app::{App, ingest, jobs, plans};
+use tributary_core::commission::CommissionState;
+use tributary_core::plan::Plan;
+use tributary_core::*;
+use tributary_store::testing::{Backend, TestDatabase};
+use tributary_store::{CommissionFilter, Link, Page, PlanScope};
+
+const START: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0";
+
+fn plan(json: serde_json::Value) -> Plan {
+    let plan: Plan = serde_json::from_value(json).expect("a plan");
+    plan.validate().expect("valid");
+    plan
+}
+
+fn usd(minor: i64) -> serde_json::Value {
+    json!({"amount_minor": minor, "currency": "USD"})
+}
+
+fn default_plan() -> Plan {
+    plan(json!({
+        "rules": [
+            {"id": "lead", "trigger": "lead", "reward": {"type": "flat", "amount": usd(100)}},
+            {"id": "first", "trigger": "first_sale", "when": {"amount_minor": {"min": 1000}},
+             "reward": {"type": "flat", "amount": usd(1000)}},
+            {"id": "recurring", "trigger": "any_sale", "reward": {"type": "percent", "rate_bp": 1000},
+             "recurring": {"months": 3}, "caps": {"per_customer": usd(5000)}},
+            {"id": "volume", "trigger": "sale", "reward": {"type": "tiered", "measure": "customers",
+             "period": "month", "mode": "whole_volume",
+             "tiers": [{"from": 0, "rate_bp": 300}, {"from": 3, "rate_bp": 600, "name": "gold"}]}},
+            {"id": "activated", "trigger": {"milestone": "activated"}, "reward": {"type": "flat", "amount": usd(700)}},
+            {"id": "retained", "trigger": {"retained": {"days": 30}}, "reward": {"type": "flat", "amount": usd(1500)}},
+            {"id": "chargeback-fee", "trigger": "chargeback", "reward": {"type": "flat", "amount": usd(-500)}},
+            {"id": "renewal-capped", "trigger": "renewal", "reward": {"type": "percent", "rate_bp": 500},
+             "caps": {"per_partner_period": {"period": "month", "amount": usd(2000)}}}
+        ],
+        "bonuses": [{"id": "quarter-new", "period": "quarter", "when": {"new_customers": {"min": 2}},
+                     "reward": {"type": "flat", "amount": usd(5000)}}],
+        "safeguards": {"clawback_days": 45}
+    }))
+}
+
+fn override_plan() -> Plan {
+    plan(json!({
+        "rules": [
+            {"id": "sales", "trigger": "any_sale", "reward": {"type": "percent", "rate_bp": 2500}},
+            {"id": "revenue-tiers", "trigger": "any_sale", "reward": {"type": "tiered", "measure": "revenue",
+             "period": "month", "mode": "marginal",
+             "tiers": [{"from": 0, "rate_bp": 100}, {"from": 20000, "rate_bp": 400}]}}
+        ]
+    }))
+}
+
+fn group_plan() -> Plan {
+    plan(json!({
+        "stacking": "best",
+        "rules": [
+            {"id": "flat-sale", "trigger": "any_sale", "reward": {"type": "flat", "amount": usd(800)}},
+            {"id": "pct-sale", "trigger": "any_sale", "reward": {"type": "percent", "rate_bp": 1500}},
+            {"id": "lead", "trigger": "lead", "reward": {"type": "flat", "amount": usd(50)}}
+        ]
+    }))
+}
+
+struct World {
+    _db: TestDatabase,
+    app: App,
+    clock: Arc<ManualClock>,
+    ws: WorkspaceId,
+    program_id: ProgramId,
+    links: Vec<Link>,
+}
+
+async fn world(backend: Backend, first_plan: Plan, partners: usize) -> World {
+    let db = TestDatabase::create(backend)
+        .await
+        .expect("a test database");
+    let store = db.open().await.expect("open");
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START)));
+    let app = App::start(store, clock.clone()).await.expect("app");
+    let (workspace, _) = admin::create_workspace(&app, "W", "o@w.example", "owner-password")
+        .await
+        .expect("workspace");
+    let ws = workspace.id;
+    let program = admin::create_program(
+        &app,
+        ws,
+        NewProgram {
+            name: "P".into(),
+            destination_url: "https://w.example/".into(),
+            currency: None,
+            window_days: Some(30),
+            hold_days: Some(7),
+            min_payout_minor: Some(1_000),
+            lead_flat_minor: None,
+            sale_percent_bp: None,
+            plan: Some(first_plan),
+        },
+    )
+    .await
+    .expect("program");
+    let mut links = Vec::new();
+    for n in 0..partners {
+        let partner = admin::create_partner(
+            &app,
+            ws,
+            NewPartner {
+                name: format!("Partner {n}"),
+                email: format!("p{n}@w.example"),
+                archetype: Some(["reseller", "influencer", "consultant"][n % 3].into()),
+                payout_email: None,
+                password: None,
+            },
+        )
+        .await
+        .expect("partner");
+        admin::enroll(&app, ws, program.id, partner.id)
+            .await
+            .expect("enroll");
+        links.push(
+            admin::create_link(
+                &app,
+                ws,
+                NewLink {
+                    program_id: program.id,
+                    partner_id: partner.id,
+                    code: Some(format!("partner-{n}")),
+                    destination_url: None,
+                },
+            )
+            .await
+            .expect("link"),
+        );
+    }
+    World {
+        _db: db,
+        app,
+        clock,
+        ws,
+        program_id: program.id,
+        links,
+    }
+}
+
+impl World {
+    async fn post(&self, key: &str, body: serde_json::Value) {
+        let request = ingest::parse_event(&body, self.app.now()).expect("valid event");
+        ingest::ingest(&self.app, self.ws, key, request)
+            .await
+            .expect("ingested");
+    }
+
+    fn click(&self, partner: usize) -> String {
+        clicks::click(
+            &self.app,
+            &self.links[partner],
+            Visit {
+                ip: "192.0.2.1",
+                user_agent: BROWSER,
+                referrer: None,
+            },
+        )
+        .click_id
+    }
+
+    async fn run_jobs(&self) {
+        jobs::run_due(&self.app).await.expect("jobs");
+    }
+
+    /// Net posted per (source event, rule); bonuses keyed by the nil event as replay keys them.
+    async fn ledger_keys(&self) -> BTreeMap<(EventId, String), i64> {
+        let mut tx = self.app.store.read().await.expect("read");
+        let mut out: BTreeMap<(EventId, String), i64> = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let page = tx
+                .commissions(
+                    self.ws,
+                    &CommissionFilter::default(),
+                    Page::new(Some(Page::MAX_LIMIT), Some(offset)),
+                )
+                .await
+                .expect("commissions");
+            for c in &page {
+                let event = if c.rule_id.starts_with("bonus:") {
+                    EventId(uuid::Uuid::nil())
+                } else {
+                    c.source_event_id
+                };
+                *out.entry((event, c.rule_id.clone())).or_default() += c.amount.amount_minor;
+            }
+            if page.len() < Page::MAX_LIMIT as usize {
+                break;
+            }
+            offset += Page::MAX_LIMIT;
+        }
+        out.retain(|_, amount| *amount != 0);
+        out
+    }
+}
+
+async fn replay_of_the_current_plans_reproduces_the_ledger(backend: Backend) {
+    let world = world(backend, default_plan(), 3).await;
+    let partner_ids: Vec<PartnerId> = world.links.iter().map(|link| link.partner_id).collect();
+    {
+        // Partner 1 is a reseller with a group plan from day 20; partner 0 gets its own plan
+        // from day 40 (both effective in the future when added, as the app requires).
+        let mut tx = world.app.store.write().await.expect("write");
+        tx.set_enrollment_segment(world.program_id, partner_ids[1], Some("resellers"), None)
+            .await
+            .expect("segment");
+        let now = world.app.now();
+        plans::add_version(
+            tx.as_mut(),
+            world.program_id,
+            group_plan(),
+            PlanScope::Group("resellers".into()),
+            now.plus_days(20),
+            now,
+        )
+        .await
+        .expect("group plan");
+        plans::add_version(
+            tx.as_mut(),
+            world.program_id,
+            override_plan(),
+            PlanScope::Partner(partner_ids[0]),
+            now.plus_days(40),
+            now,
+        )
+        .await
+        .expect("override");
+        tx.commit().await.expect("commit");
+    }
+    let mut rng = StdRng::seed_from_u64(7);
+    struct Customer {
+        id: String,
+        price: i64,
+        invoices: u32,
+        next_renewal: u32,
+        churned: bool,
+    }
+    let mut customers: Vec<Customer> = Vec::new();
+    let mut n = 0;
+    for day in 0..100u32 {
+        for partner in 0..3 {
+            if rng.gen_ratio(2, 5) {
+                n += 1;
+                let id = format!("cus_{n}");
+                let click = world.click(partner);
+                world
+                    .post(
+                        &format!("lead-{n}"),
+                        json!({"type": "lead", "customer_id": id, "click_id": click}),
+                    )
+                    .await;
+                if rng.gen_ratio(3, 4) {
+                    let price = [900i64, 2_900, 9_900][rng.gen_range(0..3)];
+                    world
+                        .post(
+                            &format!("sale-{n}"),
+                            json!({"type": "sale", "customer_id": id, "amount_minor": price,
+                            "currency": "USD", "invoice_id": format!("{id}-0")}),
+                        )
+                        .await;
+                    customers.push(Customer {
+                        id,
+                        price,
+                        invoices: 1,
+                        next_renewal: day + 30,
+                        churned: false,
+                    });
+                }
+            }
+        }
+        for c in customers.iter_mut().filter(|c| !c.churned) {
+            let roll = rng.gen_range(0..1000);
+            let key = format!("{}-{day}", c.id);
+            if c.next_renewal == day {
+                let invoice = format!("{}-{}", c.id, c.invoices);
+                c.invoices += 1;
+                c.next_renewal = day + 30;
+                world
+                    .post(
+                        &format!("renew-{key}"),
+                        json!({"type": "renewal", "customer_id": c.id,
+                        "amount_minor": c.price, "currency": "USD", "invoice_id": invoice}),
+                    )
+                    .await;
+            } else if roll < 10 {
+                let invoice = format!("{}-{}", c.id, rng.gen_range(0..c.invoices));
+                world
+                    .post(&format!("refund-{key}"), json!({"type": "refund", "customer_id": c.id,
+                        "amount_minor": rng.gen_range(1..=c.price), "currency": "USD", "invoice_id": invoice}))
+                    .await;
+            } else if roll < 14 {
+                let invoice = format!("{}-{}", c.id, c.invoices - 1);
+                world
+                    .post(
+                        &format!("cb-{key}"),
+                        json!({"type": "chargeback", "customer_id": c.id,
+                        "amount_minor": c.price, "currency": "USD", "invoice_id": invoice}),
+                    )
+                    .await;
+            } else if roll < 40 {
+                world
+                    .post(
+                        &format!("act-{key}"),
+                        json!({"type": "milestone", "milestone": "activated", "customer_id": c.id}),
+                    )
+                    .await;
+            } else if roll < 50 {
+                c.churned = true;
+                world
+                    .post(
+                        &format!("churn-{key}"),
+                        json!({"type": "milestone", "milestone": "churned", "customer_id": c.id}),
+                    )
+                    .await;
+            }
+        }
+        world.clock.advance_days(1);
+        world.run_jobs().await;
+    }
+    // Let every hold, retention and bonus come due.
+    world.clock.advance_days(120);
+    world.run_jobs().await;
+
+    let ledger = world.ledger_keys().await;
+    let report = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: None,
+            from: Timestamp::from_millis(0),
+            to: world.app.now(),
+            keep_keys: true,
+        },
+    )
+    .await
+    .expect("replay");
+    let mut replayed = report.current.keys.clone();
+    replayed.retain(|_, amount| *amount != 0);
+    // The history exercised what it should.
+    let rules: std::collections::BTreeSet<&str> = ledger
+        .keys()
+        .map(|(_, rule)| rule.split(':').next().unwrap_or(""))
+        .collect();
+    for expected in [
+        "lead",
+        "first",
+        "recurring",
+        "volume",
+        "activated",
+        "retained",
+        "chargeback-fee",
+        "renewal-capped",
+        "bonus",
+        "sales",
+        "revenue-tiers",
+        "pct-sale",
+        "flat-sale",
+    ] {
+        assert!(
+            rules.contains(expected),
+            "no {expected} commission in {rules:?}"
+        );
+    }
+    let differing: Vec<_> = ledger
+        .iter()
+        .filter(|(key, amount)| replayed.get(*key) != Some(*amount))
+        .map(|(key, amount)| (key.clone(), *amount, replayed.get(key).copied()))
+        .chain(
+            replayed
+                .iter()
+                .filter(|(key, _)| !ledger.contains_key(*key))
+                .map(|(key, amount)| (key.clone(), 0, Some(*amount))),
+        )
+        .collect();
+    if let Some(((event, _), _, _)) = differing.iter().find(|(_, ledger, _)| *ledger < 0) {
+        let mut tx = world.app.store.read().await.expect("read");
+        let rows = tx
+            .commissions(world.ws, &CommissionFilter::default(), Page::first(5000))
+            .await
+            .expect("rows");
+        for c in rows.iter().filter(|c| c.source_event_id == *event) {
+            eprintln!(
+                "DEBUG {} v={} {:?} {} {:?} created={} caused={} | {} | {}",
+                c.rule_id,
+                c.plan_version_id,
+                c.kind,
+                c.amount,
+                c.state,
+                c.created_at.millis(),
+                c.caused_by_event_id,
+                c.explanation.summary,
+                c.explanation.arithmetic
+            );
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "{} of {} keys differ (key, ledger, replay): {:?}",
+        differing.len(),
+        ledger.len(),
+        &differing[..differing.len().min(10)]
+    );
+    assert_eq!(report.current.total_minor, ledger.values().sum::<i64>());
+    // Deterministic: the same inputs give the same report, byte for byte.
+    let again = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: Some(override_plan()),
+            from: Timestamp::from_millis(0),
+            to: world.app.now(),
+            keep_keys: false,
+        },
+    )
+    .await
+    .expect("replay again");
+    let third = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: Some(override_plan()),
+            from: Timestamp::from_millis(0),
+            to: world.app.now(),
+            keep_keys: false,
+        },
+    )
+    .await
+    .expect("replay a third time");
+    assert_eq!(again.text(), third.text());
+    assert_eq!(again.csv(), third.csv());
+}
+
+async fn a_whole_volume_tier_tops_up_the_month_when_reached(backend: Backend) {
+    let plan = plan(json!({"rules": [
+        {"id": "volume", "trigger": "sale", "reward": {"type": "tiered", "measure": "customers",
+         "period": "month", "mode": "whole_volume",
+         "tiers": [{"from": 0, "rate_bp": 1000}, {"from": 3, "rate_bp": 2000, "name": "gold"}]}}
+    ]}));
+    let world = world(backend, plan, 1).await;
+    for n in 0..3 {
+        let click = world.click(0);
+        let id = format!("c{n}");
+        world
+            .post(
+                &format!("l{n}"),
+                json!({"type": "lead", "customer_id": id, "click_id": click}),
+            )
+            .await;
+        world
+            .post(
+                &format!("s{n}"),
+                json!({"type": "sale", "customer_id": id, "amount_minor": 10_000,
+                "currency": "USD", "invoice_id": format!("in{n}")}),
+            )
+            .await;
+        world.run_jobs().await;
+    }
+    let mut tx = world.app.store.read().await.expect("read");
+    let mut rows = tx
+        .commissions(world.ws, &CommissionFilter::default(), Page::first(50))
+        .await
+        .expect("commissions");
+    rows.sort_by_key(|c| c.created_at);
+    let amounts: Vec<i64> = rows.iter().map(|c| c.amount.amount_minor).collect();
+    // 10% on the first two; the third reaches tier 2: 20% of itself + 10% more on the two.
+    assert_eq!(amounts.iter().sum::<i64>(), 6_000);
+    assert!(amounts.contains(&4_000), "{amounts:?}");
+    let top_up = rows
+        .iter()
+        .find(|c| c.amount.amount_minor == 4_000)
+        .expect("the top-up");
+    let tier = top_up.explanation.tier.as_ref().expect("a tier explained");
+    assert_eq!(
+        (tier.number, tier.volume, tier.name.as_deref()),
+        (2, 3, Some("gold"))
+    );
+    assert!(
+        top_up.explanation.arithmetic.contains("whole volume"),
+        "{}",
+        top_up.explanation.arithmetic
+    );
+}
+
+async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
+    let plan = plan(json!({
+        "rules": [{"id": "sale", "trigger": "sale", "reward": {"type": "percent", "rate_bp": 2000}}],
+        "safeguards": {"hold_days": 5, "approve_after": {"milestone": "activated"}, "engagement_wait_days": 20}
+    }));
+    let world = world(backend, plan, 1).await;
+    for (n, id) in ["engaged", "idle"].iter().enumerate() {
+        let click = world.click(0);
+        world
+            .post(
+                &format!("l{n}"),
+                json!({"type": "lead", "customer_id": id, "click_id": click}),
+            )
+            .await;
+        world
+            .post(
+                &format!("s{n}"),
+                json!({"type": "sale", "customer_id": id, "amount_minor": 10_000,
+                "currency": "USD", "invoice_id": format!("in{n}")}),
+            )
+            .await;
+    }
+    world.clock.advance_days(6);
+    world.run_jobs().await;
+    let state_of = |rows: &[tributary_store::CommissionRecord], customer: CustomerId| {
+        rows.iter()
+            .filter(|c| c.customer_id == customer && c.amount.amount_minor > 0)
+            .map(|c| c.state)
+            .next()
+    };
+    let customer = |id: &'static str| {
+        let app = world.app.clone();
+        let ws = world.ws;
+        async move {
+            app.store
+                .read()
+                .await
+                .expect("read")
+                .customer_by_external_id(ws, id)
+                .await
+                .expect("query")
+                .expect("customer")
+                .id
+        }
+    };
+    let engaged = customer("engaged").await;
+    let idle = customer("idle").await;
+    let rows = |app: App, ws| async move {
+        app.store
+            .read()
+            .await
+            .expect("read")
+            .commissions(ws, &CommissionFilter::default(), Page::first(50))
+            .await
+            .expect("commissions")
+    };
+    // Hold over, but nobody has activated: both wait.
+    let now = rows(world.app.clone(), world.ws).await;
+    assert_eq!(state_of(&now, engaged), Some(CommissionState::Pending));
+    world
+        .post(
+            "act",
+            json!({"type": "milestone", "milestone": "activated", "customer_id": "engaged"}),
+        )
+        .await;
+    world.clock.advance_days(1);
+    world.run_jobs().await;
+    let now = rows(world.app.clone(), world.ws).await;
+    assert_eq!(state_of(&now, engaged), Some(CommissionState::Approved));
+    assert_eq!(state_of(&now, idle), Some(CommissionState::Pending));
+    // The wait runs out for the idle one: voided, with the reason.
+    world.clock.advance_days(20);
+    world.run_jobs().await;
+    let now = rows(world.app.clone(), world.ws).await;
+    assert_eq!(state_of(&now, idle), Some(CommissionState::Reversed));
+    let void = now
+        .iter()
+        .find(|c| c.customer_id == idle && c.amount.amount_minor < 0)
+        .expect("the voiding clawback");
+    assert!(
+        void.explanation
+            .summary
+            .contains("did not reach `activated` within 20 days"),
+        "{}",
+        void.explanation.summary
+    );
+    // A later fact for the same customer does not earn the voided commission again.
+    world
+        .post(
+            "late-act",
+            json!({"type": "milestone", "milestone": "activated", "customer_id": "idle"}),
+        )
+        .await;
+    world.run_jobs().await;
+    let after = rows(world.app.clone(), world.ws).await;
+    let idle_net: i64 = after
+        .iter()
+        .filter(|c| c.customer_id == idle)
+        .map(|c| c.amount.amount_minor)
+        .sum();
+    assert_eq!(idle_net, 0);
+    assert_eq!(after.len(), now.len());
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+on_both_backends!(
+    replay_of_the_current_plans_reproduces_the_ledger,
+    a_whole_volume_tier_tops_up_the_month_when_reached,
+    engagement_gates_approval_and_voids_with_the_reason,
+);
