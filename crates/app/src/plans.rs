@@ -203,3 +203,234 @@ mod tests {
         );
     }
 }
+
+/// A new plan version as the API and the admin UI send it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVersion {
+    pub plan: Plan,
+    /// `program` (the default), `group` or `partner`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The group's name, for `scope: group`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The partner, for `scope: partner`.
+    #[serde(default)]
+    pub partner_id: Option<PartnerId>,
+    /// RFC 3339; now when absent.
+    #[serde(default)]
+    pub effective_from: Option<String>,
+}
+
+pub const MAX_GROUP_LEN: usize = 64;
+
+fn group_name(field: &str, text: &str) -> AppResult<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_GROUP_LEN || text.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            field,
+            format!("1 to {MAX_GROUP_LEN} characters without control characters"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Adds a version to a program of the workspace (see [`add_version`]).
+pub async fn create_version(
+    app: &crate::App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    input: NewVersion,
+) -> AppResult<PlanVersion> {
+    let now = app.now();
+    let effective_from = match input.effective_from.as_deref() {
+        None => now,
+        Some(text) => crate::ingest::parse_time(text).ok_or_else(|| {
+            AppError::invalid(
+                "effective_from",
+                "effective_from must be an RFC 3339 time such as 2026-12-01T00:00:00Z",
+            )
+        })?,
+    };
+    let mut tx = app.store.write().await?;
+    tx.program(workspace_id, program_id)
+        .await?
+        .ok_or(AppError::NotFound("program"))?;
+    let scope = match input.scope.as_deref().unwrap_or("program") {
+        "program" => PlanScope::Program,
+        "group" => PlanScope::Group(group_name(
+            "group",
+            input.group.as_deref().unwrap_or_default(),
+        )?),
+        "partner" => {
+            let partner_id = input.partner_id.ok_or_else(|| {
+                AppError::invalid("partner_id", "a partner plan needs partner_id")
+            })?;
+            tx.enrollment(program_id, partner_id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid("partner_id", "the partner is not enrolled in this program")
+                })?;
+            PlanScope::Partner(partner_id)
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "scope",
+                "scope must be program, group or partner",
+            ));
+        }
+    };
+    let version = add_version(
+        tx.as_mut(),
+        program_id,
+        input.plan,
+        scope,
+        effective_from,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// A partner's group and tier in a program, as the API sends them.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentInput {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub tier: Option<String>,
+}
+
+pub async fn set_segment(
+    app: &crate::App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    input: SegmentInput,
+) -> AppResult<tributary_store::Enrollment> {
+    let group = input
+        .group
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| group_name("group", text))
+        .transpose()?;
+    let tier = input
+        .tier
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| group_name("tier", text))
+        .transpose()?;
+    let mut tx = app.store.write().await?;
+    tx.program(workspace_id, program_id)
+        .await?
+        .ok_or(AppError::NotFound("program"))?;
+    if !tx
+        .set_enrollment_segment(program_id, partner_id, group.as_deref(), tier.as_deref())
+        .await?
+    {
+        return Err(AppError::NotFound("enrollment"));
+    }
+    let enrollment = tx
+        .enrollment(program_id, partner_id)
+        .await?
+        .ok_or(AppError::NotFound("enrollment"))?;
+    tx.commit().await?;
+    Ok(enrollment)
+}
+
+/// What a simulation is asked for: a proposed plan (or none: the current plans alone) over
+/// a range of days, `from` and `to` included.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationInput {
+    #[serde(default)]
+    pub plan: Option<Plan>,
+    /// `YYYY-MM-DD`.
+    pub from: String,
+    /// `YYYY-MM-DD`, included.
+    pub to: String,
+}
+
+pub async fn simulate(
+    app: &crate::App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    input: SimulationInput,
+) -> AppResult<crate::replay::ReplayReport> {
+    use tributary_core::period::parse_date;
+    let from = parse_date(input.from.trim())
+        .ok_or_else(|| AppError::invalid("from", "from must be a date such as 2026-01-01"))?;
+    let to = parse_date(input.to.trim())
+        .ok_or_else(|| AppError::invalid("to", "to must be a date such as 2026-09-30"))?
+        .plus_days(1);
+    if to <= from {
+        return Err(AppError::invalid("to", "to must not be before from"));
+    }
+    crate::replay::replay(
+        app.store.as_ref(),
+        &crate::replay::ReplayRequest {
+            workspace_id,
+            program_id,
+            proposed: input.plan,
+            from,
+            to,
+            keep_keys: false,
+        },
+    )
+    .await
+}
+
+/// A partner's perks in one program: their tier there and what the plan in force gives it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Perks {
+    pub program_id: ProgramId,
+    pub program: String,
+    pub tier: Option<String>,
+    pub perks: Vec<String>,
+    /// Every tier the plan names perks for, so a partner sees what the next tier brings.
+    pub by_tier: Vec<tributary_core::plan::TierPerks>,
+}
+
+pub async fn perks(
+    app: &crate::App,
+    workspace_id: WorkspaceId,
+    partner_id: PartnerId,
+) -> AppResult<Vec<Perks>> {
+    let now = app.now();
+    let mut tx = app.store.read().await?;
+    let enrollments = tx
+        .enrollments(
+            workspace_id,
+            Some(partner_id),
+            tributary_store::Page::first(tributary_store::Page::MAX_LIMIT),
+        )
+        .await?;
+    let mut out = Vec::new();
+    for enrollment in enrollments {
+        let Some(program) = tx.program(workspace_id, enrollment.program_id).await? else {
+            continue;
+        };
+        let book = PlanBook::load(tx.as_mut(), program.id).await?;
+        let Some(version) = book.resolve(partner_id, enrollment.partner_group.as_deref(), now)
+        else {
+            continue;
+        };
+        let perks = enrollment
+            .tier
+            .as_deref()
+            .map(|tier| version.plan.perks_of(tier).to_vec())
+            .unwrap_or_default();
+        out.push(Perks {
+            program_id: program.id,
+            program: program.name,
+            tier: enrollment.tier,
+            perks,
+            by_tier: version.plan.perks.clone(),
+        });
+    }
+    Ok(out)
+}

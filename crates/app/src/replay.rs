@@ -90,6 +90,9 @@ pub struct ReplayReport {
 
 /// An event held between reading and evaluation.
 struct Compact {
+    /// The partner's ordinal: events sort by partner first, so each partner's period
+    /// settlement runs once their customers are done, and their lines can go.
+    partner: u32,
     customer: u32,
     id: EventId,
     at: i64,
@@ -150,8 +153,12 @@ struct Accumulator<'p> {
     engine: Engine<'p>,
     version: Option<PlanVersionId>,
     keep_all: bool,
-    kept: Vec<(u32, Line)>,
-    summaries: BTreeMap<PartnerId, Vec<CustomerSummary>>,
+    /// Lines of rules settled per period (all lines under a budget), with their partner.
+    kept: Vec<(PartnerId, Line)>,
+    /// Where the current partner's kept lines start.
+    partner_start: usize,
+    /// The current partner's customers, for bonuses.
+    summaries: Vec<CustomerSummary>,
 }
 
 impl<'p> Accumulator<'p> {
@@ -161,7 +168,8 @@ impl<'p> Accumulator<'p> {
             engine: Engine::new(plan),
             version,
             kept: Vec::new(),
-            summaries: BTreeMap::new(),
+            partner_start: 0,
+            summaries: Vec::new(),
         }
     }
 }
@@ -245,6 +253,16 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         info.partner = tx.partner(request.workspace_id, *id).await?;
     }
 
+    let ordinal: HashMap<PartnerId, u32> = partners
+        .keys()
+        .enumerate()
+        .map(|(n, id)| (*id, n as u32))
+        .collect();
+    let customer_partner: Vec<u32> = customers
+        .iter()
+        .map(|(_, credit)| ordinal.get(&credit.partner_id).copied().unwrap_or(0))
+        .collect();
+
     // Events, in storage order, compacted.
     let mut interner = Interner {
         milestones: Vec::new(),
@@ -269,6 +287,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 continue;
             }
             compact.push(Compact {
+                partner: customer_partner[customer as usize],
                 customer,
                 id: row.event.id,
                 at: facts.occurred_at.millis(),
@@ -289,7 +308,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         }
     }
     drop(tx);
-    compact.sort_unstable_by_key(|item| (item.customer, item.at, item.id));
+    compact.sort_unstable_by_key(|item| (item.partner, item.customer, item.at, item.id));
 
     // Evaluate customer by customer.
     let windows_of: BTreeMap<PartnerId, Vec<crate::plans::Window<'_>>> = partners
@@ -305,6 +324,17 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         .proposed
         .as_ref()
         .map(|plan| Accumulator::new(plan, None));
+    // Bonuses are judged under the plan in force for the partner when the period ends.
+    let in_force = |version: Option<PlanVersionId>, partner: PartnerId, period_end: Timestamp| {
+        let Some(version) = version else {
+            return true;
+        };
+        let group = partners
+            .get(&partner)
+            .and_then(|info| info.group.as_deref());
+        book.resolve(partner, group, period_end.plus_millis(-1))
+            .is_some_and(|in_force| in_force.id == version)
+    };
     let mut current_side = Side::default();
     let mut proposed_side = Side::default();
     let mut acquired = 0u64;
@@ -316,6 +346,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
     let from = request.from;
     let to = request.to;
     let mut start = 0;
+    let mut previous_partner: Option<PartnerId> = None;
     while start < compact.len() {
         let customer = compact[start].customer;
         let mut end = start + 1;
@@ -323,8 +354,29 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             end += 1;
         }
         let (record, credit) = &customers[customer as usize];
+        if let Some(done) = previous_partner.filter(|previous| *previous != credit.partner_id) {
+            for acc in current.iter_mut() {
+                flush(
+                    acc,
+                    done,
+                    from,
+                    to,
+                    &mut current_side,
+                    request.keep_keys,
+                    &in_force,
+                );
+            }
+            if let Some(acc) = proposed.as_mut() {
+                flush(acc, done, from, to, &mut proposed_side, false, &in_force);
+            }
+        }
+        previous_partner = Some(credit.partner_id);
+        // Invoice ids only matter to match refunds with sales: spelled out only then.
+        let reversals = compact[start..end]
+            .iter()
+            .any(|item| item.kind.is_reversal());
         buffer.clear();
-        for item in &compact[start..end] {
+        for (n, item) in compact[start..end].iter().enumerate() {
             let at = Timestamp::from_millis(item.at);
             if at >= from {
                 events_in_range += 1;
@@ -333,13 +385,19 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 id: item.id,
                 facts: EventFacts {
                     kind: item.kind,
-                    customer_external_id: record.external_id.clone(),
+                    // Evaluation reads the customer's id from the first event only.
+                    customer_external_id: if n == 0 {
+                        record.external_id.clone()
+                    } else {
+                        String::new()
+                    },
                     click_id: None,
                     amount: item
                         .has_amount
                         .then(|| Money::new(item.amount, item.currency)),
                     occurred_at: at,
-                    invoice_id: (item.invoice != 0).then(|| format!("{:016x}", item.invoice)),
+                    invoice_id: (reversals && item.invoice != 0)
+                        .then(|| format!("{:016x}", item.invoice)),
                     milestone: (item.milestone != NONE16)
                         .then(|| interner.milestones[usize::from(item.milestone)].clone()),
                 },
@@ -386,7 +444,6 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 absorb(
                     acc,
                     &lines,
-                    customer,
                     partner_index,
                     from,
                     to,
@@ -395,10 +452,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                     request.keep_keys,
                 );
                 if !acc.engine.plan.bonuses.is_empty() {
-                    acc.summaries
-                        .entry(partner_index)
-                        .or_default()
-                        .push(summary.clone());
+                    acc.summaries.push(summary.clone());
                 }
                 summary_seen = Some(summary);
             }
@@ -419,7 +473,6 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             absorb(
                 acc,
                 &lines,
-                customer,
                 partner_index,
                 from,
                 to,
@@ -428,10 +481,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 false,
             );
             if !acc.engine.plan.bonuses.is_empty() {
-                acc.summaries
-                    .entry(partner_index)
-                    .or_default()
-                    .push(summary.clone());
+                acc.summaries.push(summary.clone());
             }
             summary_seen = summary_seen.or(Some(summary));
         }
@@ -447,38 +497,27 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         }
     }
 
-    // Bonuses are judged under the plan in force for the partner when the period ends.
-    let in_force = |version: Option<PlanVersionId>, partner: PartnerId, period_end: Timestamp| {
-        let Some(version) = version else {
-            return true;
-        };
-        let group = partners
-            .get(&partner)
-            .and_then(|info| info.group.as_deref());
-        book.resolve(partner, group, period_end.plus_millis(-1))
-            .is_some_and(|in_force| in_force.id == version)
-    };
+    if let Some(done) = previous_partner {
+        for acc in current.iter_mut() {
+            flush(
+                acc,
+                done,
+                from,
+                to,
+                &mut current_side,
+                request.keep_keys,
+                &in_force,
+            );
+        }
+        if let Some(acc) = proposed.as_mut() {
+            flush(acc, done, from, to, &mut proposed_side, false, &in_force);
+        }
+    }
     for acc in current.iter_mut() {
-        finish(
-            acc,
-            &customers,
-            from,
-            to,
-            &mut current_side,
-            request.keep_keys,
-            &in_force,
-        );
+        finish_budget(acc, from, to, &mut current_side, request.keep_keys);
     }
     if let Some(acc) = proposed.as_mut() {
-        finish(
-            acc,
-            &customers,
-            from,
-            to,
-            &mut proposed_side,
-            false,
-            &in_force,
-        );
+        finish_budget(acc, from, to, &mut proposed_side, false);
     }
 
     // Per-partner rows and groupings.
@@ -535,7 +574,6 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
 fn absorb(
     acc: &mut Accumulator<'_>,
     lines: &[Line],
-    customer: u32,
     partner: PartnerId,
     from: Timestamp,
     to: Timestamp,
@@ -547,7 +585,7 @@ fn absorb(
     for line in lines {
         let rule = &acc.engine.plan.rules[line.rule as usize];
         if acc.keep_all || rule.needs_period() {
-            acc.kept.push((customer, *line));
+            acc.kept.push((partner, *line));
             continue;
         }
         if line.at < from || line.at >= to {
@@ -572,71 +610,87 @@ fn count(side: &mut Side, partner: PartnerId, line: &Line, rule_id: &str, keep_k
     }
 }
 
-fn finish(
+/// One partner's customers are done: settles their periods (level 2), counts what is not
+/// held for a budget, and judges their bonuses.
+fn flush(
     acc: &mut Accumulator<'_>,
-    customers: &[(Customer, Credit)],
+    partner: PartnerId,
     from: Timestamp,
     to: Timestamp,
     side: &mut Side,
     keep_keys: bool,
     in_force: &dyn Fn(Option<PlanVersionId>, PartnerId, Timestamp) -> bool,
 ) {
-    // Level 2, per partner: kept lines grouped by their customer's partner.
-    let mut kept = std::mem::take(&mut acc.kept);
-    kept.sort_by_key(|(customer, _)| customers[*customer as usize].1.partner_id);
-    let mut start = 0;
-    while start < kept.len() {
-        let partner = customers[kept[start].0 as usize].1.partner_id;
-        let mut end = start + 1;
-        while end < kept.len() && customers[kept[end].0 as usize].1.partner_id == partner {
-            end += 1;
-        }
-        let mut slice: Vec<Line> = kept[start..end].iter().map(|(_, line)| *line).collect();
+    let start = acc.partner_start;
+    if start < acc.kept.len() {
+        let mut slice: Vec<Line> = acc.kept[start..].iter().map(|(_, line)| *line).collect();
         acc.engine.settle_periods(&mut slice);
-        for (slot, line) in kept[start..end].iter_mut().zip(slice) {
-            slot.1 = line;
+        if acc.keep_all {
+            for (slot, line) in acc.kept[start..].iter_mut().zip(slice) {
+                slot.1 = line;
+            }
+        } else {
+            for line in &slice {
+                if line.at >= from && line.at < to {
+                    let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
+                    count(side, partner, line, rule_id, keep_keys);
+                }
+            }
+            acc.kept.truncate(start);
         }
-        start = end;
     }
-    // Level 3: the budget, over everything kept.
-    let mut all: Vec<Line> = kept.iter().map(|(_, line)| *line).collect();
-    acc.engine.apply_budget(&mut all);
-    for ((customer, _), line) in kept.iter().zip(&all) {
-        if line.at < from || line.at >= to {
+    acc.partner_start = acc.kept.len();
+    let summaries = std::mem::take(&mut acc.summaries);
+    if summaries.is_empty() {
+        return;
+    }
+    for award in acc.engine.bonuses(&summaries, to) {
+        if award.period_start < from
+            || award.period_start >= to
+            || award.amount.amount_minor == 0
+            || !in_force(acc.version, partner, award.period_end)
+        {
             continue;
         }
-        let partner = customers[*customer as usize].1.partner_id;
-        let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
-        count(side, partner, line, rule_id, keep_keys);
-    }
-    // Bonuses, per partner.
-    for (partner, summaries) in &acc.summaries {
-        for award in acc.engine.bonuses(summaries, to) {
-            if award.period_start < from
-                || award.period_start >= to
-                || award.amount.amount_minor == 0
-                || !in_force(acc.version, *partner, award.period_end)
-            {
-                continue;
-            }
-            side.total_minor += award.amount.amount_minor;
-            side.commissions += 1;
-            *side.by_partner.entry(*partner).or_default() += award.amount.amount_minor;
-            if keep_keys {
-                let bonus = &acc.engine.plan.bonuses[usize::from(award.bonus)];
-                let key = format!(
-                    "bonus:{}:{}",
-                    bonus.id,
-                    bonus.period.label(award.period_start)
-                );
-                // Bonuses have no single source event here; keyed by the nil event id.
-                *side
-                    .keys
-                    .entry((EventId(uuid::Uuid::nil()), key))
-                    .or_default() += award.amount.amount_minor;
-            }
+        side.total_minor += award.amount.amount_minor;
+        side.commissions += 1;
+        *side.by_partner.entry(partner).or_default() += award.amount.amount_minor;
+        if keep_keys {
+            let bonus = &acc.engine.plan.bonuses[usize::from(award.bonus)];
+            let key = format!(
+                "bonus:{}:{}",
+                bonus.id,
+                bonus.period.label(award.period_start)
+            );
+            // Bonuses have no single source event here; keyed by the nil event id.
+            *side
+                .keys
+                .entry((EventId(uuid::Uuid::nil()), key))
+                .or_default() += award.amount.amount_minor;
         }
     }
+}
+
+/// Level 3: under a budget, every line was held; the budget applies across partners.
+fn finish_budget(
+    acc: &mut Accumulator<'_>,
+    from: Timestamp,
+    to: Timestamp,
+    side: &mut Side,
+    keep_keys: bool,
+) {
+    if !acc.keep_all {
+        return;
+    }
+    let mut all: Vec<Line> = acc.kept.iter().map(|(_, line)| *line).collect();
+    acc.engine.apply_budget(&mut all);
+    for ((partner, _), line) in acc.kept.iter().zip(&all) {
+        if line.at >= from && line.at < to {
+            let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
+            count(side, *partner, line, rule_id, keep_keys);
+        }
+    }
+    acc.kept.clear();
 }
 
 fn money(minor: i64, currency: Currency) -> String {

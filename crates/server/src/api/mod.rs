@@ -4,6 +4,7 @@
 mod commissions;
 mod events;
 mod payouts;
+mod plans;
 mod resources;
 pub mod views;
 
@@ -26,6 +27,7 @@ pub fn router() -> Router<App> {
         .merge(events::router())
         .merge(commissions::router())
         .merge(payouts::router())
+        .merge(plans::router())
 }
 
 /// The OpenAPI document. Kept by hand beside the handlers; a test checks that every route is

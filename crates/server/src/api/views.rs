@@ -21,7 +21,10 @@ pub fn partner(p: &Partner) -> Value {
 }
 
 pub fn enrollment(e: &Enrollment) -> Value {
-    json!({ "id": e.id, "program_id": e.program_id, "partner_id": e.partner_id, "status": e.status, "created_at": format_time(e.created_at) })
+    json!({
+        "id": e.id, "program_id": e.program_id, "partner_id": e.partner_id, "status": e.status,
+        "group": e.partner_group, "tier": e.tier, "created_at": format_time(e.created_at),
+    })
 }
 
 pub fn link(l: &Link) -> Value {

@@ -6,6 +6,7 @@ mod admin;
 mod assets;
 mod error;
 mod explain;
+pub use explain::rule_text;
 mod login;
 mod page;
 mod portal;
