@@ -680,3 +680,164 @@ async fn static_assets_are_served_with_a_long_cache() {
         assert!(header_text(header::CACHE_CONTROL).contains("max-age=31536000"));
     }
 }
+
+#[tokio::test]
+async fn an_admin_previews_publishes_and_simulates_a_plan() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let plans_path = format!("/admin/programs/{}/plans", test.program_id);
+    let (status, html) = test.page(&client, &plans_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("20.00% for every sale and renewal"), "{html}");
+    let csrf = csrf_token(&html);
+
+    // A plan with a mistake: the editor keeps the text and names the part at fault.
+    let broken = r#"{"rules":[{"id":"tiers","trigger":"sale","reward":{"type":"tiered","measure":"customers","period":"month","mode":"marginal","tiers":[{"from":0,"rate_bp":1000},{"from":0,"rate_bp":2000}]}}]}"#;
+    let answer = client
+        .post(test.url(&format!("{plans_path}/preview")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("plan", broken),
+            ("scope", "program"),
+        ])
+        .send()
+        .await
+        .expect("the preview answers");
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.expect("a body");
+    assert!(
+        html.contains(
+            "rules[0].reward.tiers[1].from: tiers must start at strictly increasing volumes"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("rate_bp&#34;:2000"),
+        "the text is kept: {html}"
+    );
+
+    // A good one previews in words, then publishes as version 2, the new default.
+    let good = r#"{"rules":[{"id":"sales","trigger":"any_sale","reward":{"type":"percent","rate_bp":3000}},
+        {"id":"activated","trigger":{"milestone":"activated"},"reward":{"type":"flat","amount":{"amount_minor":1500,"currency":"USD"}}}],
+        "perks":[{"tier":"gold","perks":["Early beta access"]}]}"#;
+    let answer = client
+        .post(test.url(&format!("{plans_path}/preview")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("plan", good),
+            ("scope", "program"),
+        ])
+        .send()
+        .await
+        .expect("the preview answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.expect("a body");
+    assert!(html.contains("Preview: the plan is valid"), "{html}");
+    assert!(
+        html.contains("15.00 USD flat for the `activated` milestone"),
+        "{html}"
+    );
+    let answer = client
+        .post(test.url(&plans_path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("plan", good),
+            ("scope", "program"),
+        ])
+        .send()
+        .await
+        .expect("the publish answers");
+    assert_eq!(
+        answer.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        answer.text().await
+    );
+    let (_, html) = test.page(&client, &plans_path).await;
+    assert!(html.contains("30.00% for every sale and renewal"), "{html}");
+    assert!(html.contains("current default"), "{html}");
+
+    // Simulate the two sales under a 50% plan: twice the current cost, CSV alike.
+    let simulate_path = format!("/admin/programs/{}/simulate", test.program_id);
+    let (status, html) = test.page(&client, &simulate_path).await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_token(&html);
+    let today = tributary_core::period::date_of(test.app.now()).to_string();
+    let proposed = r#"{"rules":[{"id":"half","trigger":"any_sale","reward":{"type":"percent","rate_bp":5000}}]}"#;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("plan", proposed),
+        ("from", "2020-01-01"),
+        ("to", today.as_str()),
+    ];
+    let answer = client
+        .post(test.url(&simulate_path))
+        .form(&form)
+        .send()
+        .await
+        .expect("the simulation answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.expect("a body");
+    // Both sales were made under version 1 (20%): 2 × 20.00 current, 2 × 50.00 proposed.
+    assert!(html.contains("40.00 USD"), "{html}");
+    assert!(html.contains("100.00 USD"), "{html}");
+    assert!(html.contains("60.00 USD"), "{html}");
+    let answer = client
+        .post(test.url(&format!("{simulate_path}.csv")))
+        .form(&form)
+        .send()
+        .await
+        .expect("the CSV answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let csv = answer.text().await.expect("a body");
+    assert!(
+        csv.starts_with(
+            "partner_id,name,archetype,tier,currency,current_minor,proposed_minor,delta_minor\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "{},Ada,influencer,none,USD,2000,5000,3000",
+            test.a.id
+        )),
+        "{csv}"
+    );
+
+    // A bad range is an error on the form, not a crash.
+    let answer = client
+        .post(test.url(&simulate_path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("plan", ""),
+            ("from", "2026-13-01"),
+            ("to", "2026-01-01"),
+        ])
+        .send()
+        .await
+        .expect("the simulation answers");
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.expect("a body");
+    assert!(
+        html.contains("from must be a date such as 2026-01-01"),
+        "{html}"
+    );
+
+    // Ada is gold: the portal shows her perks.
+    tributary_app::plans::set_segment(
+        &test.app,
+        test.workspace_id,
+        test.program_id,
+        test.a.id,
+        tributary_app::plans::SegmentInput {
+            group: None,
+            tier: Some("gold".into()),
+        },
+    )
+    .await
+    .expect("segment");
+    let partner = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (_, html) = test.page(&partner, "/portal").await;
+    assert!(html.contains("Your tier: <strong>gold</strong>"), "{html}");
+    assert!(html.contains("Early beta access"), "{html}");
+}

@@ -88,6 +88,7 @@ struct LinkRow {
 struct HomePage {
     layout: Layout,
     partner_name: String,
+    perks: Vec<tributary_app::plans::Perks>,
     balances: Vec<BalanceRow>,
     links: Vec<LinkRow>,
     rows: Vec<CommissionRow>,
@@ -164,9 +165,15 @@ async fn home_page(
         .iter()
         .map(|c| CommissionRow::new(c, String::new(), name(c.program_id)))
         .collect();
+    let perks = tributary_app::plans::perks(app, partner.partner.workspace_id, partner.partner.id)
+        .await?
+        .into_iter()
+        .filter(|entry| entry.tier.is_some() || !entry.by_tier.is_empty())
+        .collect();
     let page = HomePage {
         layout: layout("Dashboard", partner),
         partner_name: partner.partner.name.clone(),
+        perks,
         balances,
         links,
         rows,

@@ -109,6 +109,14 @@ impl AdminSession {
         self.user.role != Role::Viewer
     }
 
+    /// A POST that changes nothing (a simulation): the CSRF token, any role.
+    pub fn authorize_read(&self, submitted_csrf: &str) -> Result<(), UiError> {
+        if !same_secret(&self.session.csrf_token, submitted_csrf) {
+            return Err(UiError::csrf(Area::Admin));
+        }
+        Ok(())
+    }
+
     /// Every admin POST: the form's CSRF token first, then the user's role.
     pub fn authorize_write(&self, submitted_csrf: &str) -> Result<(), UiError> {
         if !same_secret(&self.session.csrf_token, submitted_csrf) {

@@ -6,6 +6,7 @@ mod commissions;
 mod links;
 mod partners;
 mod payouts;
+mod plans;
 mod programs;
 
 use super::page::{Area, Layout, MAX_SELECT_OPTIONS, NavItem, SelectOption, render, short_id};
@@ -32,6 +33,7 @@ pub fn router() -> Router<App> {
         .merge(activity::router())
         .merge(commissions::router())
         .merge(payouts::router())
+        .merge(plans::router())
 }
 
 const NAV: [(&str, &str); 8] = [

@@ -77,6 +77,7 @@ impl ProgramForm {
 }
 
 struct ProgramRow {
+    id: String,
     name: String,
     destination_url: String,
     currency: String,
@@ -128,6 +129,7 @@ async fn page(
             window_days: program.window_days,
             hold_days: program.hold_days,
             created_at: when(program.created_at),
+            id: program.id.to_string(),
             name: program.name,
             destination_url: program.destination_url,
             plan,
