@@ -103,7 +103,12 @@ async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
                 .plan_version(PlanVersionId(parsed("version_id")?))
                 .await?
                 .ok_or(AppError::NotFound("plan version"))?;
-            let partner_id = PartnerId(parsed("partner_id")?);
+            // No partner: the program's whole period (a plan with a budget).
+            let partner_id = if payload["partner_id"].is_null() {
+                None
+            } else {
+                Some(PartnerId(parsed("partner_id")?))
+            };
             let start = at("period_start")?;
             if job.kind == JOB_SETTLE {
                 let period: Period = serde_json::from_value(payload["period"].clone())
@@ -119,6 +124,9 @@ async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
                 )
                 .await?;
             } else {
+                let partner_id = partner_id.ok_or_else(|| {
+                    AppError::Internal("judge_bonus job without partner_id".into())
+                })?;
                 judge_bonus(
                     tx.as_mut(),
                     &program,

@@ -125,11 +125,11 @@ pub async fn converge_customer(
         let per_customer = |rule_id: &str| {
             plan.rules
                 .iter()
-                .any(|rule| rule.id == rule_id && !rule.needs_period())
+                .any(|rule| rule.id == rule_id && !plan.settled_per_period(rule))
         };
         let owed: Vec<Owed> = lines
             .iter()
-            .filter(|line| !plan.rules[line.rule as usize].needs_period())
+            .filter(|line| !plan.settled_per_period(&plan.rules[line.rule as usize]))
             .map(|line| commission::explain(plan, version.id, credit, &events, line))
             .filter(|owed| !voided(&voids, version.id, owed.source_event_id, &owed.rule_id))
             .collect();
@@ -210,8 +210,12 @@ async fn schedule_later_work(
     // Periods: those of the lines this change can have moved (the event that arrived, and
     // the sales it refunds), for every rule settled per period.
     let mut periods: BTreeSet<(Period, Timestamp)> = BTreeSet::new();
-    for rule in plan.rules.iter().filter(|rule| rule.needs_period()) {
-        let period = rule_period(rule);
+    for rule in plan
+        .rules
+        .iter()
+        .filter(|rule| plan.settled_per_period(rule))
+    {
+        let period = plan.settlement_period(rule);
         if let Some(at) = caused_at {
             periods.insert((period, period.start(at)));
         }
@@ -221,17 +225,24 @@ async fn schedule_later_work(
             periods.insert((period, period.start(line.at)));
         }
     }
+    // Under a budget the whole program's period settles together (first come, first paid).
+    let settles = if plan.budget.is_some() {
+        None
+    } else {
+        Some(partner_id)
+    };
+    let settles_key = settles.map_or_else(|| "program".to_string(), |id| id.to_string());
     for (period, start) in periods {
         enqueue(
             tx,
             program.workspace_id,
             JOB_SETTLE,
             serde_json::json!({
-                "program_id": program.id, "version_id": version.id, "partner_id": partner_id,
+                "program_id": program.id, "version_id": version.id, "partner_id": settles,
                 "period": period, "period_start": start,
             }),
             format!(
-                "{JOB_SETTLE}:{}:{partner_id}:{}:{}",
+                "{JOB_SETTLE}:{}:{settles_key}:{}:{}",
                 version.id,
                 period.as_str(),
                 start.millis()
@@ -323,14 +334,6 @@ pub fn bonus_in_force(
 ) -> bool {
     book.resolve(partner_id, group, period_end.plus_millis(-1))
         .is_some_and(|in_force| in_force.id == version.id)
-}
-
-pub fn rule_period(rule: &Rule) -> Period {
-    match (&rule.reward, rule.caps.per_partner_period) {
-        (Reward::Tiered(tiered), _) => tiered.period,
-        (_, Some(cap)) => cap.period,
-        _ => Period::Month,
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -521,31 +524,59 @@ pub fn bound_credit(customer: &Customer, window_days: u32, now: Timestamp) -> Op
     last_click(Some(binding), &[], now, window_days).ok()
 }
 
-/// Settles one partner's period for the rules of `version` that depend on it (tiers, caps
-/// per partner per period): re-derives every line of the period from all the partner's
+/// Settles a period for the rules of `version` that depend on more than one customer:
+/// one partner's (tiers, caps per partner per period) or, under a budget, the whole
+/// program's (`partner_id: None`). Re-derives every line of the period from all the
 /// customers with events in it, and posts the differences.
 pub async fn settle_period(
     tx: &mut dyn Tx,
     program: &Program,
     version: &PlanVersion,
-    partner_id: PartnerId,
+    partner_id: Option<PartnerId>,
     period: Period,
     period_start: Timestamp,
     now: Timestamp,
 ) -> AppResult<usize> {
-    tx.lock_key(
-        "partner-period",
-        &format!("{}:{partner_id}", program.workspace_id),
-    )
-    .await?;
+    let lock = match partner_id {
+        Some(id) => format!("{}:{id}", program.workspace_id),
+        None => format!("{}:program:{}", program.workspace_id, program.id),
+    };
+    tx.lock_key("partner-period", &lock).await?;
     let plan = &version.plan;
     let book = PlanBook::load(tx, program.id).await?;
-    let segment = Segment::load(tx, program.id, partner_id).await?;
     let period_end = period.end(period_start);
-    let in_scope = |rule: &Rule| rule.needs_period() && rule_period(rule) == period;
-    let customer_ids = tx
-        .partner_period_customers(program.id, partner_id, period_start, period_end)
-        .await?;
+    let in_scope =
+        |rule: &Rule| plan.settled_per_period(rule) && plan.settlement_period(rule) == period;
+    let partners: Vec<PartnerId> = match partner_id {
+        Some(id) => vec![id],
+        None => {
+            let mut all = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = tx
+                    .enrollments(
+                        program.workspace_id,
+                        None,
+                        tributary_store::Page::new(
+                            Some(tributary_store::Page::MAX_LIMIT),
+                            Some(offset),
+                        ),
+                    )
+                    .await?;
+                all.extend(
+                    page.iter()
+                        .filter(|enrollment| enrollment.program_id == program.id)
+                        .map(|enrollment| enrollment.partner_id),
+                );
+                if page.len() < tributary_store::Page::MAX_LIMIT as usize {
+                    break;
+                }
+                offset += tributary_store::Page::MAX_LIMIT;
+            }
+            all.sort();
+            all
+        }
+    };
     struct Loaded {
         customer: Customer,
         credit: Credit,
@@ -553,56 +584,73 @@ pub async fn settle_period(
         existing: Vec<CommissionRecord>,
         voids: Vec<CommissionVoid>,
     }
-    let mut loaded = Vec::with_capacity(customer_ids.len());
-    for customer_id in customer_ids {
-        let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
-            continue;
-        };
-        let Some(credit) = bound_credit(&customer, program.window_days, now) else {
-            continue;
-        };
-        if credit.partner_id != partner_id {
-            continue;
-        }
-        let events = tx.customer_events(customer.id).await?;
-        let existing = tx.customer_commissions(customer.id).await?;
-        let voids = tx.customer_voids(customer.id).await?;
-        loaded.push(Loaded {
-            customer,
-            credit,
-            events,
-            existing,
-            voids,
-        });
-    }
-    let windows = book.windows(partner_id, segment.group.as_deref());
-    let Some(window) = windows.iter().find(|w| w.version.id == version.id) else {
-        return Ok(0);
-    };
     let engine = Engine::new(plan);
-    let mut lines: Vec<Line> = Vec::new();
-    let mut owners: Vec<usize> = Vec::new();
-    for (index, customer) in loaded.iter().enumerate() {
-        let before = lines.len();
-        engine.customer(
-            &window_facts(&customer.credit, window, &customer.events, &segment, now),
-            &mut lines,
-        );
-        owners.extend(std::iter::repeat_n(index, lines.len() - before));
+    let mut loaded: Vec<Loaded> = Vec::new();
+    // (owner, line), each partner's lines settled together.
+    let mut lines: Vec<(usize, Line)> = Vec::new();
+    for partner in partners {
+        let segment = Segment::load(tx, program.id, partner).await?;
+        let windows = book.windows(partner, segment.group.as_deref());
+        let Some(window) = windows.iter().find(|w| w.version.id == version.id).copied() else {
+            continue;
+        };
+        let customer_ids = tx
+            .partner_period_customers(program.id, partner, period_start, period_end)
+            .await?;
+        let mut partner_lines: Vec<Line> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for customer_id in customer_ids {
+            let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
+                continue;
+            };
+            let Some(credit) = bound_credit(&customer, program.window_days, now) else {
+                continue;
+            };
+            if credit.partner_id != partner {
+                continue;
+            }
+            let events = tx.customer_events(customer.id).await?;
+            let before = partner_lines.len();
+            engine.customer(
+                &window_facts(&credit, &window, &events, &segment, now),
+                &mut partner_lines,
+            );
+            owners.extend(std::iter::repeat_n(
+                loaded.len(),
+                partner_lines.len() - before,
+            ));
+            let existing = tx.customer_commissions(customer.id).await?;
+            let voids = tx.customer_voids(customer.id).await?;
+            loaded.push(Loaded {
+                customer,
+                credit,
+                events,
+                existing,
+                voids,
+            });
+        }
+        engine.settle_periods(&mut partner_lines);
+        lines.extend(owners.into_iter().zip(partner_lines));
     }
-    engine.settle_periods(&mut lines);
+    if plan.budget.is_some() {
+        // First come, first paid across partners: the engine orders by time itself.
+        let mut all: Vec<Line> = lines.iter().map(|(_, line)| *line).collect();
+        engine.apply_budget(&mut all);
+        for (slot, line) in lines.iter_mut().zip(all) {
+            slot.1 = line;
+        }
+    }
     let mut written = 0;
     for (index, customer) in loaded.iter().enumerate() {
         let owed: Vec<Owed> = lines
             .iter()
-            .zip(&owners)
-            .filter(|(line, owner)| {
-                **owner == index
+            .filter(|(owner, line)| {
+                *owner == index
                     && in_scope(&plan.rules[line.rule as usize])
                     && line.at >= period_start
                     && line.at < period_end
             })
-            .map(|(line, _)| {
+            .map(|(_, line)| {
                 commission::explain(plan, version.id, &customer.credit, &customer.events, line)
             })
             .filter(|owed| {
@@ -636,7 +684,7 @@ pub async fn settle_period(
                 tx,
                 program,
                 version,
-                partner_id,
+                customer.credit.partner_id,
                 customer.customer.id,
                 caused_by,
                 deltas,

@@ -584,7 +584,7 @@ fn absorb(
     let _ = events;
     for line in lines {
         let rule = &acc.engine.plan.rules[line.rule as usize];
-        if acc.keep_all || rule.needs_period() {
+        if acc.keep_all || acc.engine.plan.settled_per_period(rule) {
             acc.kept.push((partner, *line));
             continue;
         }

@@ -612,6 +612,83 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
     assert_eq!(after.len(), now.len());
 }
 
+async fn a_budget_pays_first_come_across_partners_and_replay_agrees(backend: Backend) {
+    let plan = plan(json!({
+        "rules": [
+            {"id": "sale", "trigger": "sale", "reward": {"type": "percent", "rate_bp": 2000}},
+            {"id": "lead", "trigger": "lead", "reward": {"type": "flat", "amount": usd(100)}}
+        ],
+        "budget": {"period": "month", "amount": usd(5000)}
+    }));
+    let world = world(backend, plan, 2).await;
+    // 25 customers in January, alternating partners, each a lead (1.00) and a sale (20.00):
+    // 525.00 would be owed; the month's budget pays the first 50.00, in time order.
+    let mut n = 0;
+    for round in 0..25 {
+        let partner = round % 2;
+        let click = world.click(partner);
+        let id = format!("c{n}");
+        n += 1;
+        world
+            .post(
+                &format!("l{n}"),
+                json!({"type": "lead", "customer_id": id, "click_id": click}),
+            )
+            .await;
+        world
+            .post(
+                &format!("s{n}"),
+                json!({"type": "sale", "customer_id": id, "amount_minor": 10_000,
+                "currency": "USD", "invoice_id": format!("in{n}")}),
+            )
+            .await;
+        world.clock.advance_millis(3_600_000);
+        world.run_jobs().await;
+    }
+    // A refund frees budget in the month: the next in line is paid.
+    world
+        .post(
+            "refund",
+            json!({"type": "refund", "customer_id": "c0", "amount_minor": 10_000,
+            "currency": "USD", "invoice_id": "in1"}),
+        )
+        .await;
+    world.run_jobs().await;
+    let ledger = world.ledger_keys().await;
+    let total: i64 = ledger.values().sum();
+    assert_eq!(total, 5_000, "the month's budget, exactly: {ledger:?}");
+    let report = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: None,
+            from: Timestamp::from_millis(0),
+            to: world.app.now().plus_days(1),
+            keep_keys: true,
+        },
+    )
+    .await
+    .expect("replay");
+    let mut replayed = report.current.keys.clone();
+    replayed.retain(|_, amount| *amount != 0);
+    assert_eq!(replayed, ledger);
+    // The explanation of a commission cut by the budget says so.
+    let mut tx = world.app.store.read().await.expect("read");
+    let rows = tx
+        .commissions(world.ws, &CommissionFilter::default(), Page::first(200))
+        .await
+        .expect("rows");
+    assert!(
+        rows.iter().any(|c| c
+            .explanation
+            .limited_by
+            .as_deref()
+            .is_some_and(|text| text.starts_with("the program's budget for the period"))),
+        "no commission says the budget limited it"
+    );
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -634,4 +711,5 @@ on_both_backends!(
     replay_of_the_current_plans_reproduces_the_ledger,
     a_whole_volume_tier_tops_up_the_month_when_reached,
     engagement_gates_approval_and_voids_with_the_reason,
+    a_budget_pays_first_come_across_partners_and_replay_agrees,
 );

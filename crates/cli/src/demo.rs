@@ -1,6 +1,8 @@
-//! The demo: ninety days of a partner program, generated through the same application
-//! services a real install uses (the redirect's click path, event ingestion, the approval
-//! job, payouts), driven by a manual clock that walks from 90 days ago to now.
+//! The demo: ninety days of a partner program under the example commission plan
+//! (`tributary_core::plan::EXAMPLE_JSON`: tiers, recurring rules, milestones, retention, a
+//! quarterly bonus), generated through the same application services a real install uses
+//! (the redirect's click path, event ingestion, the outbox jobs, payouts), driven by a manual
+//! clock that walks from 90 days ago to now.
 
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
@@ -10,9 +12,10 @@ use std::sync::Arc;
 use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
 use tributary_app::clicks::{self, Visit};
 use tributary_app::clock::ManualClock;
+use tributary_app::plans::{self, SegmentInput};
 use tributary_app::{App, auth, ingest, jobs, payouts};
-use tributary_core::Timestamp;
-use tributary_store::Store;
+use tributary_core::{Timestamp, WorkspaceId};
+use tributary_store::{Link, Store};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "tributary-demo";
@@ -23,28 +26,52 @@ const SEED: u64 = 20_261_125;
 const BROWSER: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15";
 const CRAWLER: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
-const PARTNERS: [(&str, &str); 20] = [
-    ("Northwind Resellers", "reseller"),
-    ("Blue Harbor IT", "reseller"),
-    ("Summit Solutions", "reseller"),
-    ("Keystone Systems", "reseller"),
-    ("Maya Codes", "influencer"),
-    ("The Data Diaries", "influencer"),
-    ("Growth Hacks Weekly", "influencer"),
-    ("Dev with Dan", "influencer"),
-    ("Priya Raman Consulting", "consultant"),
-    ("Lattice Advisory", "consultant"),
-    ("Foster & Finch", "consultant"),
-    ("Clearpath Analytics", "consultant"),
-    ("Zapflow", "platform_integration"),
-    ("Shopline Apps", "platform_integration"),
-    ("StackBridge", "platform_integration"),
-    ("Happy Customer Co", "customer_advocate"),
-    ("Riverbend Bakery", "customer_advocate"),
-    ("Orbit Fitness", "customer_advocate"),
-    ("Juniper Labs", "other"),
-    ("Atlas Media", "other"),
+/// Name, archetype (also the partner's group) and tier. The tier is what partners see with
+/// its perks; momentum follows it, so the platinum and gold partners also bring enough new
+/// customers a month to reach the plan's `volume` tiers of those names.
+const PARTNERS: [(&str, &str, &str); 20] = [
+    ("Northwind Resellers", "reseller", "platinum"),
+    ("Blue Harbor IT", "reseller", "gold"),
+    ("Summit Solutions", "reseller", "gold"),
+    ("Keystone Systems", "reseller", "gold"),
+    ("Maya Codes", "influencer", "silver"),
+    ("The Data Diaries", "influencer", "silver"),
+    ("Growth Hacks Weekly", "influencer", "silver"),
+    ("Dev with Dan", "influencer", "silver"),
+    ("Priya Raman Consulting", "consultant", "silver"),
+    ("Lattice Advisory", "consultant", "silver"),
+    ("Foster & Finch", "consultant", "silver"),
+    ("Clearpath Analytics", "consultant", "silver"),
+    ("Zapflow", "platform_integration", "platinum"),
+    ("Shopline Apps", "platform_integration", "silver"),
+    ("StackBridge", "platform_integration", "silver"),
+    ("Happy Customer Co", "customer_advocate", "silver"),
+    ("Riverbend Bakery", "customer_advocate", "silver"),
+    ("Orbit Fitness", "customer_advocate", "silver"),
+    ("Juniper Labs", "other", "silver"),
+    ("Atlas Media", "other", "silver"),
 ];
+
+/// What customers buy: product and monthly price in minor units (`pro` in two sizes).
+/// `pro` and `team` earn `pro-recurring` (in its countries), `solo` earns `solo-recurring`.
+const PRODUCTS: [(&str, i64); 4] = [
+    ("solo", 2_900),
+    ("pro", 4_900),
+    ("pro", 9_900),
+    ("team", 19_900),
+];
+/// Customers' countries with weights out of 100: mostly those `pro-recurring` pays for.
+const COUNTRIES: [(&str, u32); 7] = [
+    ("US", 40),
+    ("DE", 15),
+    ("GB", 15),
+    ("FR", 10),
+    ("CA", 10),
+    ("NL", 5),
+    ("BR", 5),
+];
+/// Days between a customer's invoices.
+const BILLING_CYCLE_DAYS: u32 = 30;
 
 pub struct Logins {
     pub admin_email: String,
@@ -84,12 +111,59 @@ pub async fn require_empty(store: &dyn Store, shown_url: &str) -> Result<()> {
     Ok(())
 }
 
+/// One of a partner's links and how it performs.
+struct DemoLink {
+    link: Link,
+    /// Most clicks a day.
+    reach: u32,
+    /// Percent of human clicks that become leads.
+    quality: u32,
+    /// Customers who buy at the very start of the history (see `build`).
+    launch_customers: u32,
+}
+
 struct Customer {
     id: String,
-    invoice: u32,
+    product: &'static str,
+    country: &'static str,
     plan_minor: i64,
-    next_renewal_day: u32,
+    invoice: u32,
+    next_invoice_day: u32,
+    activate_day: Option<u32>,
+    churn_day: Option<u32>,
     churned: bool,
+}
+
+impl Customer {
+    fn new(id: String, first_invoice_day: u32, rng: &mut StdRng) -> Customer {
+        let (product, plan_minor) = PRODUCTS[rng.gen_range(0..PRODUCTS.len())];
+        Customer {
+            id,
+            product,
+            country: pick_country(rng),
+            plan_minor,
+            invoice: 0,
+            next_invoice_day: first_invoice_day,
+            activate_day: None,
+            churn_day: None,
+            churned: false,
+        }
+    }
+
+    fn metadata(&self) -> serde_json::Value {
+        json!({"product": self.product, "country": self.country})
+    }
+}
+
+fn pick_country(rng: &mut StdRng) -> &'static str {
+    let mut roll = rng.gen_range(0..100);
+    for (country, weight) in COUNTRIES {
+        if roll < weight {
+            return country;
+        }
+        roll -= weight;
+    }
+    "US"
 }
 
 /// Builds the demo workspace ending at `now`.
@@ -111,15 +185,15 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             window_days: Some(30),
             hold_days: Some(14),
             min_payout_minor: Some(5_000),
-            lead_flat_minor: Some(500),
-            sale_percent_bp: Some(2_000),
-            plan: None,
+            lead_flat_minor: None,
+            sale_percent_bp: None,
+            plan: Some(tributary_core::plan::example()),
         },
     )
     .await?;
 
     let mut links = Vec::new();
-    for (index, (name, archetype)) in PARTNERS.iter().enumerate() {
+    for (index, (name, archetype, tier)) in PARTNERS.iter().enumerate() {
         let email = format!("partner{:02}@example.com", index + 1);
         let partner = admin::create_partner(
             &app,
@@ -135,6 +209,17 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
         )
         .await?;
         admin::enroll(&app, ws, program.id, partner.id).await?;
+        plans::set_segment(
+            &app,
+            ws,
+            program.id,
+            partner.id,
+            SegmentInput {
+                group: Some((*archetype).into()),
+                tier: Some((*tier).into()),
+            },
+        )
+        .await?;
         // Reach differs by archetype: influencers send lots of traffic, consultants little.
         let reach = match *archetype {
             "influencer" => 40,
@@ -149,6 +234,11 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             "influencer" => 2,
             _ => 4,
         };
+        let (momentum, launch_customers) = match *tier {
+            "platinum" => (3, 4),
+            "gold" => (2, 3),
+            _ => (1, 0),
+        };
         for variant in 0..if index % 3 == 0 { 2 } else { 1 } {
             let link = admin::create_link(
                 &app,
@@ -161,77 +251,89 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
                 },
             )
             .await?;
-            links.push((link, reach, quality));
+            links.push(DemoLink {
+                link,
+                reach: reach * momentum,
+                quality,
+                launch_customers: if variant == 0 { launch_customers } else { 0 },
+            });
         }
     }
 
     let mut customers: Vec<Customer> = Vec::new();
     let mut sequence = 0u64;
+    // Launch day: the platinum and gold partners bring customers who buy at the very first
+    // instant, the only purchases whose 90-day retention (`retained-90`) comes due inside the
+    // 90 days (on the last day, at exactly `now`). They also give those partners customers
+    // early in a quarter for the `quarter-retained` bonus.
+    for demo_link in &links {
+        for _ in 0..demo_link.launch_customers {
+            let click_id = click(&app, &demo_link.link, false, &mut rng);
+            sequence += 1;
+            let mut customer = Customer::new(format!("cus_{sequence:05}"), 0, &mut rng);
+            post(
+                &app,
+                ws,
+                &format!("lead-{sequence}"),
+                json!({"type": "lead", "customer_id": customer.id, "click_id": click_id}),
+            )
+            .await?;
+            bill(&app, ws, &mut customer, 0, &mut rng).await?;
+            customers.push(customer);
+        }
+    }
     let mut paid_batch_done = false;
     let mut open_batch_done = false;
     for day in 0..DAYS {
-        for (link, reach, quality) in &links {
-            let clicks_today = rng.gen_range(0..=*reach);
+        for demo_link in &links {
+            let clicks_today = rng.gen_range(0..=demo_link.reach);
             for _ in 0..clicks_today {
                 clock.advance_millis(rng.gen_range(1_000..60_000));
                 let bot = rng.gen_ratio(1, 12);
-                let redirect = clicks::click(
-                    &app,
-                    link,
-                    Visit {
-                        ip: &format!("198.51.100.{}", rng.gen_range(1..255)),
-                        user_agent: if bot { CRAWLER } else { BROWSER },
-                        referrer: Some("https://news.example/"),
-                    },
-                );
+                let click_id = click(&app, &demo_link.link, bot, &mut rng);
                 // Some visitors sign up; the share depends on the partner's audience.
-                if bot || !rng.gen_ratio(*quality, 100) {
+                if bot || !rng.gen_ratio(demo_link.quality, 100) {
                     continue;
                 }
                 sequence += 1;
                 let customer_id = format!("cus_{sequence:05}");
-                post(&app, ws, &format!("lead-{sequence}"), json!({"type": "lead", "customer_id": customer_id, "click_id": redirect.click_id})).await?;
+                post(
+                    &app,
+                    ws,
+                    &format!("lead-{sequence}"),
+                    json!({"type": "lead", "customer_id": customer_id, "click_id": click_id}),
+                )
+                .await?;
                 if rng.gen_ratio(2, 5) {
-                    let plan_minor = [2_900i64, 4_900, 9_900, 19_900][rng.gen_range(0..4)];
-                    customers.push(Customer {
-                        id: customer_id,
-                        invoice: 0,
-                        plan_minor,
-                        next_renewal_day: day + rng.gen_range(0..5),
-                        churned: false,
-                    });
+                    let first_invoice_day = day + rng.gen_range(0..5);
+                    customers.push(Customer::new(customer_id, first_invoice_day, &mut rng));
                 }
             }
         }
-        // Billing: first sales and monthly renewals; a few refunds and churns.
+        // Billing (first sales and monthly renewals), then the milestones of the day.
         for customer in customers
             .iter_mut()
-            .filter(|c| !c.churned && c.next_renewal_day == day)
+            .filter(|c| !c.churned && c.next_invoice_day == day)
         {
-            customer.invoice += 1;
-            let invoice_id = format!("in_{}_{}", customer.id, customer.invoice);
-            let kind = if customer.invoice == 1 {
-                "sale"
-            } else {
-                "renewal"
-            };
-            post(&app, ws, &format!("{invoice_id}-paid"), json!({"type": kind, "customer_id": customer.id, "amount_minor": customer.plan_minor, "currency": "USD", "invoice_id": invoice_id})).await?;
-            if rng.gen_ratio(1, 15) {
-                let amount = if rng.gen_bool(0.5) {
-                    customer.plan_minor
-                } else {
-                    customer.plan_minor / 2
-                };
-                post(&app, ws, &format!("{invoice_id}-refund"), json!({"type": "refund", "customer_id": customer.id, "amount_minor": amount, "currency": "USD", "invoice_id": invoice_id})).await?;
+            bill(&app, ws, customer, day, &mut rng).await?;
+        }
+        for customer in customers.iter_mut().filter(|c| !c.churned) {
+            if customer.activate_day == Some(day) {
+                post(&app, ws, &format!("{}-activated", customer.id), json!({"type": "milestone", "milestone": "activated", "customer_id": customer.id})).await?;
             }
-            if rng.gen_ratio(1, 10) {
+            if customer.churn_day == Some(day) {
+                post(&app, ws, &format!("{}-churned", customer.id), json!({"type": "milestone", "milestone": "churned", "customer_id": customer.id})).await?;
                 customer.churned = true;
             }
-            customer.next_renewal_day = day + 30;
         }
-        clock.set(Timestamp::from_millis(
-            now.minus_days(DAYS - day - 1).millis(),
-        ));
+        let next_day = Timestamp::from_millis(now.minus_days(DAYS - day - 1).millis());
+        anyhow::ensure!(
+            app.now() < next_day,
+            "day {day} of the demo ran past midnight; fewer clicks a day are needed"
+        );
+        clock.set(next_day);
+        // Every day, so holds end, tiers settle, retention comes due and bonuses are judged
+        // when they would in a running install.
         jobs::run_due(&app).await?;
         if day == 50 && !paid_batch_done {
             if let Some(batch) = payouts::create_batch(&app, ws, program.id).await? {
@@ -253,14 +355,80 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
         api_key,
         link_code: links
             .first()
-            .map(|(link, _, _)| link.code.clone())
+            .map(|demo_link| demo_link.link.code.clone())
             .unwrap_or_default(),
     })
 }
 
+/// A visit to the link through the redirect's click path; its click id.
+fn click(app: &App, link: &Link, bot: bool, rng: &mut StdRng) -> String {
+    let redirect = clicks::click(
+        app,
+        link,
+        Visit {
+            ip: &format!("198.51.100.{}", rng.gen_range(1..255)),
+            user_agent: if bot { CRAWLER } else { BROWSER },
+            referrer: Some("https://news.example/"),
+        },
+    );
+    redirect.click_id
+}
+
+/// Posts the customer's invoice due `day` (the first sale or a monthly renewal) and decides
+/// what follows: activation a few days after the first, sometimes money back, an upgrade at
+/// a renewal (the `expanded` milestone), a churn before the next invoice.
+async fn bill(
+    app: &App,
+    workspace_id: WorkspaceId,
+    customer: &mut Customer,
+    day: u32,
+    rng: &mut StdRng,
+) -> Result<()> {
+    customer.invoice += 1;
+    let invoice_id = format!("in_{}_{}", customer.id, customer.invoice);
+    let first = customer.invoice == 1;
+    let kind = if first { "sale" } else { "renewal" };
+    post(app, workspace_id, &format!("{invoice_id}-paid"), json!({"type": kind, "customer_id": customer.id, "amount_minor": customer.plan_minor, "currency": "USD", "invoice_id": invoice_id, "metadata": customer.metadata()})).await?;
+    if rng.gen_ratio(1, 15) {
+        // Mostly refunds, in full or in half; now and then a chargeback (with its fee).
+        let (kind, amount) = if rng.gen_ratio(1, 4) {
+            ("chargeback", customer.plan_minor)
+        } else if rng.gen_bool(0.5) {
+            ("refund", customer.plan_minor)
+        } else {
+            ("refund", customer.plan_minor / 2)
+        };
+        post(app, workspace_id, &format!("{invoice_id}-{kind}"), json!({"type": kind, "customer_id": customer.id, "amount_minor": amount, "currency": "USD", "invoice_id": invoice_id})).await?;
+    }
+    if first {
+        if rng.gen_ratio(17, 20) {
+            customer.activate_day = Some(day + rng.gen_range(1..=6));
+        }
+    } else if customer.product != "solo" && rng.gen_ratio(1, 6) {
+        let expansion_minor = if customer.product == "team" {
+            10_000
+        } else {
+            5_000
+        };
+        post(app, workspace_id, &format!("{invoice_id}-expanded"), json!({"type": "milestone", "milestone": "expanded", "customer_id": customer.id, "amount_minor": expansion_minor, "currency": "USD", "metadata": customer.metadata()})).await?;
+        customer.plan_minor += expansion_minor;
+    }
+    // Customers who never activate leave far more often.
+    let churn_odds = if customer.activate_day.is_some() {
+        12
+    } else {
+        3
+    };
+    if rng.gen_ratio(1, churn_odds) {
+        customer.churn_day = Some(day + rng.gen_range(3..BILLING_CYCLE_DAYS - 2));
+    }
+    customer.next_invoice_day = day + BILLING_CYCLE_DAYS;
+    Ok(())
+}
+
 async fn post(
     app: &App,
-    workspace_id: tributary_core::WorkspaceId,
+    workspace_id: WorkspaceId,
     key: &str,
     body: serde_json::Value,
 ) -> Result<()> {

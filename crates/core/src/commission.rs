@@ -176,7 +176,7 @@ pub fn owed_for_customer(
     );
     lines
         .iter()
-        .filter(|line| !plan.rules[line.rule as usize].needs_period())
+        .filter(|line| !plan.settled_per_period(&plan.rules[line.rule as usize]))
         .map(|line| explain(plan, plan_version_id, credit, events, line))
         .collect()
 }

@@ -18,7 +18,7 @@ use crate::commission::StoredEvent;
 use crate::condition::Context;
 use crate::event::EventKind;
 use crate::money::round_half_up;
-use crate::period::{Period, whole_months};
+use crate::period::whole_months;
 use crate::plan::{
     BonusReward, BonusTarget, CHURNED, Engagement, Measure, Plan, Recurring, Reward, Stacking,
     TierMode, Tiered, Trigger,
@@ -77,8 +77,7 @@ pub struct Line {
     pub rule: u16,
     /// Index of the source event in the customer's events as given.
     pub event: u32,
-    /// The time the line counts at (for periods and budgets): the event's time, or for a
-    /// retention reward the time the customer became retained.
+    /// The time the line counts at (for periods and budgets): its source event's time.
     pub at: Timestamp,
     /// The amount the rule applied to, net of refunds (for percentages and revenue tiers).
     pub base: Option<Money>,
@@ -281,12 +280,12 @@ impl<'p> Engine<'p> {
             let start = out.len();
             for &rule_index in candidates {
                 let rule = &rules[rule_index as usize];
-                let mut at = event.facts.occurred_at;
+                let at = event.facts.occurred_at;
                 let fires = match &rule.trigger {
                     Trigger::FirstSale => is_first,
                     Trigger::Retained { days } => {
+                        // Counted at the first purchase (its period, its place in a budget).
                         let retained_at = event.facts.occurred_at.plus_days(*days);
-                        at = retained_at;
                         is_first
                             && facts.as_of >= retained_at
                             && inactive_at.is_none_or(|inactive| inactive > retained_at)
@@ -454,11 +453,7 @@ impl<'p> Engine<'p> {
         // Group by (rule, currency, period), then time and event id within a group.
         let key = |line: &Line| {
             let rule = &rules[line.rule as usize];
-            let period = match (&rule.reward, rule.caps.per_partner_period) {
-                (Reward::Tiered(tiered), _) => tiered.period,
-                (_, Some(cap)) => cap.period,
-                _ => Period::Month,
-            };
+            let period = self.plan.settlement_period(rule);
             (line.rule, line.amount.currency, period.start(line.at))
         };
         // Each line's group key, computed once (calendar arithmetic is not free).

@@ -578,6 +578,23 @@ impl Plan {
         }
         if let Some(budget) = self.budget {
             check_money("budget.amount", budget.amount, false)?;
+            for (index, rule) in self.rules.iter().enumerate() {
+                let own = match (&rule.reward, rule.caps.per_partner_period) {
+                    (Reward::Tiered(tiered), _) => Some(tiered.period),
+                    (_, Some(cap)) => Some(cap.period),
+                    _ => None,
+                };
+                if own.is_some_and(|period| period != budget.period) {
+                    return Err(invalid(
+                        format!("rules[{index}]"),
+                        format!(
+                            "with a budget per {}, tiers and period caps are per {} too",
+                            budget.period.as_str(),
+                            budget.period.as_str()
+                        ),
+                    ));
+                }
+            }
         }
         if self.perks.len() > MAX_PERKS {
             return Err(invalid("perks", format!("at most {MAX_PERKS} tiers")));
@@ -619,6 +636,25 @@ impl Plan {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether a rule's commissions are settled per period rather than per customer: tiers
+    /// and period caps always; every rule when the plan has a budget.
+    pub fn settled_per_period(&self, rule: &Rule) -> bool {
+        rule.needs_period() || self.budget.is_some()
+    }
+
+    /// The period a rule settled per period is settled over: the budget's when there is
+    /// one (validation makes tiers and period caps agree with it), else its own.
+    pub fn settlement_period(&self, rule: &Rule) -> Period {
+        if let Some(budget) = self.budget {
+            return budget.period;
+        }
+        match (&rule.reward, rule.caps.per_partner_period) {
+            (Reward::Tiered(tiered), _) => tiered.period,
+            (_, Some(cap)) => cap.period,
+            _ => Period::Month,
+        }
     }
 
     /// The perks of a tier by name.
@@ -915,6 +951,10 @@ mod tests {
             (
                 r#"{"rules":[{"id":"a","trigger":"sale","reward":{"type":"flat","amount":{"amount_minor":-5,"currency":"USD"}}}]}"#.to_string(),
                 "rules[0].reward.amount: must be between 0",
+            ),
+            (
+                r#"{"rules":[{"id":"t","trigger":"sale","reward":{"type":"tiered","measure":"customers","period":"quarter","mode":"marginal","tiers":[{"from":0,"rate_bp":10}]}}],"budget":{"period":"month","amount":{"amount_minor":100,"currency":"USD"}}}"#.to_string(),
+                "rules[0]: with a budget per month, tiers and period caps are per month too",
             ),
             (
                 format!(r#"{{"rules":[{{"id":"a","trigger":"lead","recurring":{{"months":12}},"reward":{{"type":"flat","amount":{money}}}}}]}}"#),
