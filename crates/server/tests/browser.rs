@@ -268,6 +268,51 @@ async fn flow(browser: &Client, seeded: &Seeded) -> Outcome {
     assert_eq!(browser.current_url().await?.path(), "/admin/links");
     screenshot(browser, "/tmp/tributary-admin.png").await?;
 
+    // The plan editor comes prefilled with the current plan; "Check and preview" says it in
+    // words, and a simulation of that plan over history shows its comparison.
+    let program = seeded.program_id;
+    browser
+        .goto(&format!("{base}/admin/programs/{program}/plans"))
+        .await?;
+    browser
+        .find(Locator::Css("button[formaction$='/plans/preview']"))
+        .await?
+        .click()
+        .await?;
+    let preview = browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Id("plan-preview"))
+        .await?;
+    assert!(
+        preview
+            .text()
+            .await?
+            .contains("20.00% for every sale and renewal"),
+        "the preview says the plan in words"
+    );
+    browser
+        .goto(&format!("{base}/admin/programs/{program}/simulate"))
+        .await?;
+    browser
+        .find(Locator::Css(&format!(
+            "form[action='/admin/programs/{program}/simulate'] button:not([formaction])"
+        )))
+        .await?
+        .click()
+        .await?;
+    let totals = browser
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Id("simulation-totals"))
+        .await?;
+    let text = totals.text().await?;
+    assert!(
+        text.to_lowercase().contains("total cost 0.00 usd 0.00 usd"),
+        "the totals table: {text:?}"
+    );
+    screenshot(browser, "/tmp/tributary-simulate.png").await?;
+
     // A fresh session: the partner signs in and sees the new link with its full URL.
     browser.delete_all_cookies().await?;
     sign_in(browser, base, "portal", PARTNER_EMAIL).await?;
