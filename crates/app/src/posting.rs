@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use tributary_core::attribution::{Credit, last_click};
 use tributary_core::commission::{self, CommissionState, Delta, Owed, Posted, Posting};
 use tributary_core::engine::{self, Approval, CustomerFacts, Engine, Line, PartnerFacts};
+use tributary_core::event::EventKind;
 use tributary_core::ledger::Transaction;
 use tributary_core::period::Period;
 use tributary_core::plan::{BonusTarget, Plan, Reward, Rule, Trigger};
@@ -102,10 +103,7 @@ pub async fn converge_customer(
     let events = tx.customer_events(customer.id).await?;
     let existing = tx.customer_commissions(customer.id).await?;
     let voids = tx.customer_voids(customer.id).await?;
-    let caused_at = events
-        .iter()
-        .find(|event| event.id == caused_by)
-        .map(|event| event.facts.occurred_at);
+    let caused = events.iter().find(|event| event.id == caused_by);
     let mut written = Vec::new();
     for window in book.windows(credit.partner_id, segment.group.as_deref()) {
         if !events
@@ -164,7 +162,7 @@ pub async fn converge_customer(
             &events,
             &lines,
             summary.first_purchase,
-            caused_at,
+            caused,
             now,
         )
         .await?;
@@ -203,25 +201,29 @@ async fn schedule_later_work(
     events: &[commission::StoredEvent],
     lines: &[Line],
     first_purchase: Option<(Timestamp, EventId)>,
-    caused_at: Option<Timestamp>,
+    caused: Option<&commission::StoredEvent>,
     now: Timestamp,
 ) -> AppResult<()> {
     let plan = &version.plan;
-    // Periods: those of the lines this change can have moved (the event that arrived, and
-    // the sales it refunds), for every rule settled per period.
+    let Some(caused) = caused else {
+        return Ok(());
+    };
+    let kind = caused.facts.kind;
+    let churned = kind == EventKind::Milestone
+        && caused.facts.milestone.as_deref() == Some(tributary_core::plan::CHURNED);
+    // Periods: those of the lines this event can have moved: its own lines, the sales a
+    // refund reduces, the retention a churn takes away; for every rule settled per period.
     let mut periods: BTreeSet<(Period, Timestamp)> = BTreeSet::new();
-    for rule in plan
-        .rules
-        .iter()
-        .filter(|rule| plan.settled_per_period(rule))
-    {
-        let period = plan.settlement_period(rule);
-        if let Some(at) = caused_at {
-            periods.insert((period, period.start(at)));
+    for line in lines {
+        let rule = &plan.rules[line.rule as usize];
+        if !plan.settled_per_period(rule) {
+            continue;
         }
-        for line in lines.iter().filter(|line| {
-            plan.rules[line.rule as usize].id == rule.id && line.detail.refunded_minor > 0
-        }) {
+        let moved = line.source_event_id == caused.id
+            || (kind.is_reversal() && line.detail.refunded_minor > 0)
+            || (churned && matches!(rule.trigger, Trigger::Retained { .. }));
+        if moved {
+            let period = plan.settlement_period(rule);
             periods.insert((period, period.start(line.at)));
         }
     }
@@ -253,8 +255,8 @@ async fn schedule_later_work(
         )
         .await?;
     }
-    // Retention: look again when the earliest unpaid retention comes due.
-    if let Some((first_at, _)) = first_purchase {
+    // Retention: look again when it comes due (a purchase may have made the customer's first).
+    if let Some((first_at, _)) = first_purchase.filter(|_| kind.is_revenue()) {
         for rule in &plan.rules {
             if let Trigger::Retained { days } = rule.trigger {
                 let due = first_at.plus_days(days);
@@ -279,16 +281,16 @@ async fn schedule_later_work(
             }
         }
     }
-    // Bonuses: judge each period this customer's facts touch once it is over.
-    for bonus in &plan.bonuses {
+    // Bonuses: judge each period this customer's facts touch once it is over; only purchases,
+    // refunds and churn can change a bonus's outcome.
+    let bonus_facts = kind.is_revenue() || kind.is_reversal() || churned;
+    for bonus in plan.bonuses.iter().filter(|_| bonus_facts) {
         let wait = match bonus.when {
             BonusTarget::RetainedCustomers { days, .. } => days,
             _ => 0,
         };
         let mut starts: BTreeSet<Timestamp> = BTreeSet::new();
-        if let Some(at) = caused_at {
-            starts.insert(bonus.period.start(at));
-        }
+        starts.insert(bonus.period.start(caused.facts.occurred_at));
         if let Some((first_at, _)) = first_purchase {
             starts.insert(bonus.period.start(first_at));
         }
