@@ -355,20 +355,16 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         }
         let (record, credit) = &customers[customer as usize];
         if let Some(done) = previous_partner.filter(|previous| *previous != credit.partner_id) {
-            for acc in current.iter_mut() {
-                flush(
-                    acc,
-                    done,
-                    from,
-                    to,
-                    &mut current_side,
-                    request.keep_keys,
-                    &in_force,
-                );
-            }
-            if let Some(acc) = proposed.as_mut() {
-                flush(acc, done, from, to, &mut proposed_side, false, &in_force);
-            }
+            let range = (from, to, request.keep_keys);
+            flush_all(
+                &mut current,
+                &mut proposed,
+                &mut current_side,
+                &mut proposed_side,
+                done,
+                range,
+                &in_force,
+            );
         }
         previous_partner = Some(credit.partner_id);
         // Invoice ids only matter to match refunds with sales: spelled out only then.
@@ -498,20 +494,16 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
     }
 
     if let Some(done) = previous_partner {
-        for acc in current.iter_mut() {
-            flush(
-                acc,
-                done,
-                from,
-                to,
-                &mut current_side,
-                request.keep_keys,
-                &in_force,
-            );
-        }
-        if let Some(acc) = proposed.as_mut() {
-            flush(acc, done, from, to, &mut proposed_side, false, &in_force);
-        }
+        let range = (from, to, request.keep_keys);
+        flush_all(
+            &mut current,
+            &mut proposed,
+            &mut current_side,
+            &mut proposed_side,
+            done,
+            range,
+            &in_force,
+        );
     }
     for acc in current.iter_mut() {
         finish_budget(acc, from, to, &mut current_side, request.keep_keys);
@@ -607,6 +599,25 @@ fn count(side: &mut Side, partner: PartnerId, line: &Line, rule_id: &str, keep_k
             .keys
             .entry((line.source_event_id, rule_id.to_string()))
             .or_default() += line.amount.amount_minor;
+    }
+}
+
+/// One partner's customers are done, for every current version and the proposal. `range`
+/// is (from, to, keep keys of the current side).
+fn flush_all(
+    current: &mut [Accumulator<'_>],
+    proposed: &mut Option<Accumulator<'_>>,
+    current_side: &mut Side,
+    proposed_side: &mut Side,
+    partner: PartnerId,
+    (from, to, keep_keys): (Timestamp, Timestamp, bool),
+    in_force: &dyn Fn(Option<PlanVersionId>, PartnerId, Timestamp) -> bool,
+) {
+    for acc in current.iter_mut() {
+        flush(acc, partner, from, to, current_side, keep_keys, in_force);
+    }
+    if let Some(acc) = proposed.as_mut() {
+        flush(acc, partner, from, to, proposed_side, false, in_force);
     }
 }
 
