@@ -237,6 +237,32 @@ fn group_name(field: &str, text: &str) -> AppResult<String> {
     Ok(text.to_string())
 }
 
+/// Every enrollment in one program, read page by page.
+pub async fn program_enrollments(
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+) -> AppResult<Vec<tributary_store::Enrollment>> {
+    use tributary_store::Page;
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = tx
+            .enrollments(
+                workspace_id,
+                None,
+                Page::new(Some(Page::MAX_LIMIT), Some(offset)),
+            )
+            .await?;
+        let full = page.len() == Page::MAX_LIMIT as usize;
+        all.extend(page.into_iter().filter(|e| e.program_id == program_id));
+        if !full {
+            return Ok(all);
+        }
+        offset += Page::MAX_LIMIT;
+    }
+}
+
 /// Adds a version to a program of the workspace (see [`add_version`]).
 pub async fn create_version(
     app: &crate::App,

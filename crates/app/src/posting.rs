@@ -552,29 +552,12 @@ pub async fn settle_period(
     let partners: Vec<PartnerId> = match partner_id {
         Some(id) => vec![id],
         None => {
-            let mut all = Vec::new();
-            let mut offset = 0;
-            loop {
-                let page = tx
-                    .enrollments(
-                        program.workspace_id,
-                        None,
-                        tributary_store::Page::new(
-                            Some(tributary_store::Page::MAX_LIMIT),
-                            Some(offset),
-                        ),
-                    )
-                    .await?;
-                all.extend(
-                    page.iter()
-                        .filter(|enrollment| enrollment.program_id == program.id)
-                        .map(|enrollment| enrollment.partner_id),
-                );
-                if page.len() < tributary_store::Page::MAX_LIMIT as usize {
-                    break;
-                }
-                offset += tributary_store::Page::MAX_LIMIT;
-            }
+            let mut all: Vec<PartnerId> =
+                crate::plans::program_enrollments(tx, program.workspace_id, program.id)
+                    .await?
+                    .into_iter()
+                    .map(|enrollment| enrollment.partner_id)
+                    .collect();
             all.sort();
             all
         }

@@ -21,7 +21,7 @@ use tributary_core::engine::{CustomerFacts, CustomerSummary, Engine, Line, Partn
 use tributary_core::event::{EventFacts, EventKind, condition_facts};
 use tributary_core::plan::Plan;
 use tributary_core::*;
-use tributary_store::{Customer, Page, Partner, PlanVersion, Program, Store};
+use tributary_store::{Customer, Partner, PlanVersion, Program, Store};
 
 /// Events read per page.
 pub const PAGE: u32 = 50_000;
@@ -218,29 +218,17 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
 
     // Partners, their archetype, group and tier.
     let mut partners: BTreeMap<PartnerId, PartnerInfo> = BTreeMap::new();
-    let mut offset = 0;
-    loop {
-        let page = tx
-            .enrollments(
-                request.workspace_id,
-                None,
-                Page::new(Some(Page::MAX_LIMIT), Some(offset)),
-            )
-            .await?;
-        for enrollment in page.iter().filter(|e| e.program_id == program.id) {
-            partners.insert(
-                enrollment.partner_id,
-                PartnerInfo {
-                    partner: None,
-                    group: enrollment.partner_group.clone(),
-                    tier: enrollment.tier.clone(),
-                },
-            );
-        }
-        if page.len() < Page::MAX_LIMIT as usize {
-            break;
-        }
-        offset += Page::MAX_LIMIT;
+    for enrollment in
+        crate::plans::program_enrollments(tx.as_mut(), request.workspace_id, program.id).await?
+    {
+        partners.insert(
+            enrollment.partner_id,
+            PartnerInfo {
+                partner: None,
+                group: enrollment.partner_group,
+                tier: enrollment.tier,
+            },
+        );
     }
     for (_, credit) in &customers {
         partners.entry(credit.partner_id).or_insert(PartnerInfo {
@@ -709,11 +697,9 @@ fn money(minor: i64, currency: Currency) -> String {
 }
 
 fn per(total: i64, count: u64, currency: Currency) -> String {
-    if count == 0 {
-        return "n/a".into();
-    }
-    let each = tributary_core::money::round_half_up(i128::from(total), i128::from(count));
-    money(each, currency)
+    Money::new(total, currency)
+        .per(count)
+        .map_or_else(|| "n/a".into(), |each| each.to_string())
 }
 
 impl ReplayReport {

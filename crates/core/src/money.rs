@@ -213,6 +213,17 @@ impl Money {
             .collect()
     }
 
+    /// This amount shared evenly among `count` (an average, as in cost per customer),
+    /// rounded once by [`round_half_up`]; `None` for no one to share among.
+    pub fn per(self, count: u64) -> Option<Money> {
+        (count > 0).then(|| {
+            Money::new(
+                round_half_up(i128::from(self.amount_minor), i128::from(count)),
+                self.currency,
+            )
+        })
+    }
+
     /// `rate` of this amount, rounded once by [`round_half_up`]: see [`BasisPoints::apply`].
     pub fn percent(self, rate: BasisPoints) -> Money {
         Money::new(rate.apply(self.amount_minor), self.currency)
@@ -295,6 +306,15 @@ pub fn round_half_up(numerator: i128, denominator: i128) -> i64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_average_rounds_once_and_needs_someone_to_share_among() {
+        let usd = |minor| Money::new(minor, Currency::USD);
+        assert_eq!(usd(1_000).per(3), Some(usd(333)));
+        assert_eq!(usd(1_001).per(2), Some(usd(501)));
+        assert_eq!(usd(-1_001).per(2), Some(usd(-501)));
+        assert_eq!(usd(1_000).per(0), None);
+    }
 
     #[test]
     fn allocation_follows_the_largest_remainders() {

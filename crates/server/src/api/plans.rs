@@ -155,8 +155,9 @@ fn side_view(side: &Side) -> Value {
 
 pub fn report_view(report: &ReplayReport) -> Value {
     let per = |total: i64, count: u64| {
-        (count > 0)
-            .then(|| tributary_core::money::round_half_up(i128::from(total), i128::from(count)))
+        tributary_core::Money::new(total, report.currency)
+            .per(count)
+            .map(|each| each.amount_minor)
     };
     json!({
         "program": report.program, "currency": report.currency,

@@ -428,14 +428,9 @@ fn results(report: &ReplayReport) -> Results {
     let c = report.currency;
     let proposed = report.proposed.as_ref();
     let per = |total: i64, count: u64| {
-        if count == 0 {
-            "n/a".to_string()
-        } else {
-            money(
-                tributary_core::money::round_half_up(i128::from(total), i128::from(count)),
-                c,
-            )
-        }
+        tributary_core::Money::new(total, c)
+            .per(count)
+            .map_or_else(|| "n/a".to_string(), |each| each.to_string())
     };
     let compare = |label: String, current: i64, theirs: Option<i64>| Comparison {
         label,
@@ -531,19 +526,37 @@ async fn simulate_form(
         to: date_of(today).to_string(),
         ..SimulateForm::default()
     };
+    Ok(simulate_page(
+        &admin,
+        &program,
+        form,
+        Feedback::none(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+fn simulate_page(
+    admin: &AdminSession,
+    program: &Program,
+    form: SimulateForm,
+    feedback: Feedback,
+    results: Option<Results>,
+    status: StatusCode,
+) -> Response {
     let page = SimulatePage {
         layout: layout(
             &format!("Simulate a plan for {}", program.name),
-            &admin,
+            admin,
             "/admin/programs",
         ),
         program_id: program.id.to_string(),
         program_name: program.name.clone(),
         form,
-        feedback: Feedback::none(),
-        results: None,
+        feedback,
+        results,
     };
-    Ok(render(StatusCode::OK, &page))
+    render(status, &page)
 }
 
 async fn run_simulation(
@@ -588,19 +601,9 @@ async fn simulate(
         ),
         Err(error) => return Err(error.into()),
     };
-    let page = SimulatePage {
-        layout: layout(
-            &format!("Simulate a plan for {}", program.name),
-            &admin,
-            "/admin/programs",
-        ),
-        program_id: program.id.to_string(),
-        program_name: program.name.clone(),
-        form,
-        feedback,
-        results,
-    };
-    Ok(render(status, &page))
+    Ok(simulate_page(
+        &admin, &program, form, feedback, results, status,
+    ))
 }
 
 async fn simulate_csv(
