@@ -217,6 +217,16 @@ pub async fn create_program(
     let mut tx = app.store.write().await?;
     tx.insert_program(&program).await?;
     tx.insert_plan_version(&version).await?;
+    // A program has no clicks before it exists: click rollups start today.
+    crate::click_pay::schedule_from(
+        tx.as_mut(),
+        workspace_id,
+        program.id,
+        &version.plan,
+        now,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(program)
 }

@@ -30,7 +30,6 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
         if due.is_empty() {
             return Ok(completed);
         }
-        let round = due.len();
         let mut progressed = false;
         for job in due {
             match run_one(app, &job).await {
@@ -56,7 +55,9 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
                 }
             }
         }
-        if !progressed || round < JOBS_PER_ROUND as usize {
+        // Jobs may enqueue jobs already due (a day's click rollup schedules the next day's,
+        // which is due too when catching up): look again until a round completes nothing.
+        if !progressed {
             return Ok(completed);
         }
     }
@@ -138,6 +139,16 @@ async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
                 )
                 .await?;
             }
+        }
+        crate::click_pay::JOB_CLICKS => {
+            let program = tx
+                .program(job.workspace_id, ProgramId(parsed("program_id")?))
+                .await?
+                .ok_or(AppError::NotFound("program"))?;
+            let day = payload["day"]
+                .as_i64()
+                .ok_or_else(|| AppError::Internal(format!("{} job without day", job.kind)))?;
+            crate::click_pay::rollup(tx.as_mut(), &program, day, now).await?;
         }
         JOB_CONVERGE => {
             let program = tx

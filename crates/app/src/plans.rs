@@ -317,6 +317,15 @@ pub async fn create_version(
         now,
     )
     .await?;
+    crate::click_pay::schedule_from(
+        tx.as_mut(),
+        workspace_id,
+        program_id,
+        &version.plan,
+        effective_from,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(version)
 }

@@ -11,7 +11,7 @@ use crate::plans::{PlanBook, Window};
 use crate::{AppError, AppResult, new_uuid};
 use std::collections::BTreeSet;
 use tributary_core::attribution::{Credit, last_click};
-use tributary_core::commission::{self, CommissionState, Delta, Owed, Posted, Posting};
+use tributary_core::commission::{self, CommissionState, Delta, Owed, Posted, Posting, Source};
 use tributary_core::engine::{self, Approval, CustomerFacts, Engine, Line, PartnerFacts};
 use tributary_core::event::EventKind;
 use tributary_core::ledger::Transaction;
@@ -81,9 +81,11 @@ fn window_facts<'a>(
     }
 }
 
-fn voided(voids: &[CommissionVoid], version: PlanVersionId, event: EventId, rule: &str) -> bool {
+fn voided(voids: &[CommissionVoid], version: PlanVersionId, source: &Source, rule: &str) -> bool {
     voids.iter().any(|void| {
-        void.plan_version_id == version && void.source_event_id == event && void.rule_id == rule
+        void.plan_version_id == version
+            && source.event() == Some(void.source_event_id)
+            && void.rule_id == rule
     })
 }
 
@@ -129,12 +131,12 @@ pub async fn converge_customer(
             .iter()
             .filter(|line| !plan.settled_per_period(&plan.rules[line.rule as usize]))
             .map(|line| commission::explain(plan, version.id, credit, &events, line))
-            .filter(|owed| !voided(&voids, version.id, owed.source_event_id, &owed.rule_id))
+            .filter(|owed| !voided(&voids, version.id, &owed.source, &owed.rule_id))
             .collect();
         let posted = posted_of(&existing, |c| {
             c.plan_version_id == version.id
                 && per_customer(&c.rule_id)
-                && !voided(&voids, version.id, c.source_event_id, &c.rule_id)
+                && !voided(&voids, version.id, &c.source, &c.rule_id)
         });
         let deltas = commission::deltas(owed, &posted);
         written.extend(
@@ -143,8 +145,8 @@ pub async fn converge_customer(
                 program,
                 version,
                 credit.partner_id,
-                customer.id,
-                caused_by,
+                Some(customer.id),
+                Some(caused_by),
                 deltas,
                 &existing,
                 now,
@@ -170,7 +172,7 @@ pub async fn converge_customer(
     Ok(written)
 }
 
-fn posted_of(
+pub(crate) fn posted_of(
     existing: &[CommissionRecord],
     keep: impl Fn(&CommissionRecord) -> bool,
 ) -> Vec<Posted> {
@@ -178,7 +180,7 @@ fn posted_of(
         .iter()
         .filter(|c| keep(c))
         .map(|c| Posted {
-            source_event_id: c.source_event_id,
+            source: c.source.clone(),
             rule_id: c.rule_id.clone(),
             amount: c.amount,
             state: c.state,
@@ -339,7 +341,7 @@ pub fn bonus_in_force(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn enqueue(
+pub(crate) async fn enqueue(
     tx: &mut dyn Tx,
     workspace_id: WorkspaceId,
     kind: &str,
@@ -367,15 +369,17 @@ async fn enqueue(
     Ok(())
 }
 
-/// Writes the postings `deltas` call for, for one customer's commissions under `version`.
+/// Writes the postings `deltas` call for, for one customer's commissions under `version`
+/// (or, with no customer, a partner's keyed commissions: clicks, bonuses). `existing` holds
+/// the commissions already posted for the deltas' keys.
 #[allow(clippy::too_many_arguments)]
-async fn post_deltas(
+pub(crate) async fn post_deltas(
     tx: &mut dyn Tx,
     program: &Program,
     version: &PlanVersion,
     partner_id: PartnerId,
-    customer_id: CustomerId,
-    caused_by: EventId,
+    customer_id: Option<CustomerId>,
+    caused_by: Option<EventId>,
     deltas: Vec<Delta>,
     existing: &[CommissionRecord],
     now: Timestamp,
@@ -388,7 +392,7 @@ async fn post_deltas(
     let mut written = Vec::with_capacity(deltas.len());
     for delta in deltas {
         let same_key = |c: &&CommissionRecord| {
-            c.source_event_id == delta.source_event_id
+            c.source == delta.source
                 && c.rule_id == delta.rule_id
                 && c.plan_version_id == version.id
         };
@@ -444,7 +448,7 @@ async fn post_deltas(
             program_id: program.id,
             partner_id,
             customer_id,
-            source_event_id: delta.source_event_id,
+            source: delta.source.clone(),
             caused_by_event_id: caused_by,
             rule_id: delta.rule_id.clone(),
             plan_version_id: version.id,
@@ -638,14 +642,7 @@ pub async fn settle_period(
             .map(|(_, line)| {
                 commission::explain(plan, version.id, &customer.credit, &customer.events, line)
             })
-            .filter(|owed| {
-                !voided(
-                    &customer.voids,
-                    version.id,
-                    owed.source_event_id,
-                    &owed.rule_id,
-                )
-            })
+            .filter(|owed| !voided(&customer.voids, version.id, &owed.source, &owed.rule_id))
             .collect();
         let event_in_period = |event_id: EventId| {
             customer.events.iter().any(|event| {
@@ -660,17 +657,17 @@ pub async fn settle_period(
                     .rules
                     .iter()
                     .any(|rule| rule.id == c.rule_id && in_scope(rule))
-                && event_in_period(c.source_event_id)
+                && c.source.event().is_some_and(event_in_period)
         });
         let deltas = commission::deltas(owed, &posted);
-        let caused_by = deltas.first().map(|delta| delta.source_event_id);
-        if let Some(caused_by) = caused_by {
+        let caused_by = deltas.first().and_then(|delta| delta.source.event());
+        if !deltas.is_empty() {
             written += post_deltas(
                 tx,
                 program,
                 version,
                 customer.credit.partner_id,
-                customer.customer.id,
+                Some(customer.customer.id),
                 caused_by,
                 deltas,
                 &customer.existing,
@@ -705,8 +702,8 @@ pub async fn converge_later(
 }
 
 /// Judges one bonus for one partner's period and posts what it owes beyond what is posted.
-/// The commission hangs on the evidence's latest first purchase (or revenue event) and is
-/// keyed `bonus:<id>:<period>`.
+/// The commission names no customer: it is keyed `bonus:<id>:<period>` (ADR 0006), with the
+/// customers that met the target as its evidence.
 #[allow(clippy::too_many_arguments)]
 pub async fn judge_bonus(
     tx: &mut dyn Tx,
@@ -748,7 +745,6 @@ pub async fn judge_bonus(
     };
     let engine = Engine::new(&only_this);
     let mut summaries = Vec::new();
-    let mut evidence_events = Vec::new();
     for customer_id in customer_ids {
         let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
             continue;
@@ -757,7 +753,7 @@ pub async fn judge_bonus(
             continue;
         };
         let events = tx.customer_events(customer.id).await?;
-        let summary = engine.customer(
+        summaries.push(engine.customer(
             &CustomerFacts {
                 events: &events,
                 touched_at: credit.touched_at,
@@ -767,73 +763,36 @@ pub async fn judge_bonus(
                 as_of: now,
             },
             &mut Vec::new(),
-        );
-        let latest_in_period = events
-            .iter()
-            .filter(|event| {
-                event.facts.kind.is_revenue()
-                    && event.facts.occurred_at >= period_start
-                    && event.facts.occurred_at < period_end
-            })
-            .max_by_key(|event| (event.facts.occurred_at, event.id))
-            .map(|event| {
-                (
-                    event.facts.occurred_at,
-                    event.id,
-                    customer.clone(),
-                    credit.clone(),
-                    event.clone(),
-                )
-            });
-        evidence_events.extend(latest_in_period);
-        summaries.push(summary);
+        ));
     }
     let award = engine
         .bonuses(&summaries, now)
         .into_iter()
         .find(|award| award.period_start == period_start);
     let key = format!("bonus:{}:{}", bonus.id, bonus.period.label(period_start));
-    let Some((_, source_event_id, customer, credit, source_event)) = evidence_events
+    let source = Source::Key(key.clone());
+    // Bonus keys never share a prefix longer than the key itself: `~` sorts after them all.
+    let existing: Vec<CommissionRecord> = tx
+        .keyed_commissions(program.id, partner_id, &key, &format!("{key}~"))
+        .await?
         .into_iter()
-        .max_by_key(|(at, id, ..)| (*at, *id))
-    else {
-        return Ok(false);
-    };
-    let existing = tx.customer_commissions(customer.id).await?;
+        .filter(|c| c.source == source && c.plan_version_id == version.id)
+        .collect();
     let amount = award
         .as_ref()
         .map(|award| award.amount)
         .unwrap_or_else(|| Money::zero(program.currency));
-    let explanation = bonus_explanation(
-        version,
-        &credit,
-        &source_event,
-        bonus_id,
-        &key,
-        award.as_ref(),
-        amount,
-    );
     let owed = vec![Owed {
-        source_event_id,
-        rule_id: key.clone(),
+        source,
+        rule_id: bonus.id.clone(),
         amount,
-        explanation,
+        explanation: bonus_explanation(version, bonus_id, &key, award.as_ref(), amount),
     }];
-    let posted = posted_of(&existing, |c| {
-        c.plan_version_id == version.id && c.rule_id == key
-    });
+    let posted = posted_of(&existing, |_| true);
     let deltas = commission::deltas(owed, &posted);
     let posted_any = !deltas.is_empty();
     post_deltas(
-        tx,
-        program,
-        version,
-        partner_id,
-        customer.id,
-        source_event_id,
-        deltas,
-        &existing,
-        now,
+        tx, program, version, partner_id, None, None, deltas, &existing, now,
     )
     .await?;
     Ok(posted_any)
@@ -841,8 +800,6 @@ pub async fn judge_bonus(
 
 fn bonus_explanation(
     version: &PlanVersion,
-    credit: &Credit,
-    source_event: &commission::StoredEvent,
     bonus_id: &str,
     key: &str,
     award: Option<&engine::BonusAward>,
@@ -865,9 +822,10 @@ fn bonus_explanation(
     };
     commission::Explanation {
         summary: format!("{amount} bonus {key} (plan version {})", version.version),
-        event: commission::ExplainedEvent::from(source_event),
+        event: None,
         adjustments: Vec::new(),
-        attribution: credit.clone(),
+        attribution: None,
+        clicks: None,
         plan_version_id: version.id,
         rule: Rule::new(bonus_id, Trigger::AnySale, Reward::Flat { amount }),
         base: award.map(|award| award.revenue),
@@ -900,10 +858,21 @@ pub async fn approve(
     // Take the customer's turn first (PostgreSQL runs writers side by side): a refund being
     // ingested for this customer decides between clawing back pending or approved money,
     // so it must not read the state this approval is about to change.
-    let customer = tx.customer(workspace_id, seen.customer_id).await?;
+    // A commission no customer owns (clicks, a bonus) is written under the partner's period
+    // lock instead.
+    let customer = match seen.customer_id {
+        Some(customer_id) => tx.customer(workspace_id, customer_id).await?,
+        None => None,
+    };
     if let Some(customer) = &customer {
         let (scope, key) = crate::ingest::customer_lock(workspace_id, &customer.external_id);
         tx.lock_key(scope, &key).await?;
+    } else {
+        tx.lock_key(
+            "partner-period",
+            &format!("{workspace_id}:{}", seen.partner_id),
+        )
+        .await?;
     }
     // Read again under the lock: a refund may have just reversed it.
     let Some(commission) = tx.commission(workspace_id, id).await? else {
@@ -912,12 +881,17 @@ pub async fn approve(
     if commission.state != CommissionState::Pending || commission.hold_until > now {
         return Ok(false);
     }
+    // Minimum engagement is the customer's: commissions without one (clicks, bonuses) only
+    // wait out their hold.
     if commission.kind == CommissionKind::Earning
+        && let (Some(customer_id), Some(source_event_id)) =
+            (commission.customer_id, commission.source.event())
+        && let Some(earned) = &commission.explanation.event
         && let Some(version) = tx.plan_version(commission.plan_version_id).await?
         && version.plan.safeguards.approve_after.is_some()
     {
-        let events = tx.customer_events(commission.customer_id).await?;
-        let earned_at = commission.explanation.event.occurred_at;
+        let events = tx.customer_events(customer_id).await?;
+        let earned_at = earned.occurred_at;
         match engine::approval(&version.plan, &events, earned_at, now) {
             Approval::Ready => {}
             Approval::WaitUntil(at) => {
@@ -935,7 +909,15 @@ pub async fn approve(
                 return Ok(false);
             }
             Approval::Void(reason) => {
-                void_key(tx, &commission, &version, &reason, now).await?;
+                void_key(
+                    tx,
+                    &commission,
+                    (customer_id, source_event_id),
+                    &version,
+                    &reason,
+                    now,
+                )
+                .await?;
                 return Ok(false);
             }
         }
@@ -972,25 +954,26 @@ pub async fn approve(
 async fn void_key(
     tx: &mut dyn Tx,
     commission: &CommissionRecord,
+    (customer_id, source_event_id): (CustomerId, EventId),
     version: &PlanVersion,
     reason: &str,
     now: Timestamp,
 ) -> AppResult<()> {
     tx.insert_void(&CommissionVoid {
         workspace_id: commission.workspace_id,
-        customer_id: commission.customer_id,
-        source_event_id: commission.source_event_id,
+        customer_id,
+        source_event_id,
         rule_id: commission.rule_id.clone(),
         plan_version_id: commission.plan_version_id,
         reason: reason.into(),
         voided_at: now,
     })
     .await?;
-    let existing = tx.customer_commissions(commission.customer_id).await?;
+    let existing = tx.customer_commissions(customer_id).await?;
     let pending: Vec<&CommissionRecord> = existing
         .iter()
         .filter(|c| {
-            c.source_event_id == commission.source_event_id
+            c.source == commission.source
                 && c.rule_id == commission.rule_id
                 && c.plan_version_id == commission.plan_version_id
                 && c.state == CommissionState::Pending
@@ -1019,9 +1002,9 @@ async fn void_key(
         workspace_id: commission.workspace_id,
         program_id: program.id,
         partner_id: commission.partner_id,
-        customer_id: commission.customer_id,
-        source_event_id: commission.source_event_id,
-        caused_by_event_id: commission.source_event_id,
+        customer_id: Some(customer_id),
+        source: commission.source.clone(),
+        caused_by_event_id: Some(source_event_id),
         rule_id: commission.rule_id.clone(),
         plan_version_id: version.id,
         kind: CommissionKind::Clawback,

@@ -16,12 +16,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use tributary_core::attribution::Credit;
-use tributary_core::commission::StoredEvent;
+use tributary_core::click_reward::{DayClicks, day_of_click_key, day_start, owed_for_clicks};
+use tributary_core::commission::{Owed, Source, StoredEvent};
 use tributary_core::engine::{CustomerFacts, CustomerSummary, Engine, Line, PartnerFacts};
 use tributary_core::event::{EventFacts, EventKind, condition_facts};
+use tributary_core::period::Period;
 use tributary_core::plan::Plan;
 use tributary_core::*;
-use tributary_store::{Customer, Partner, PlanVersion, Program, Store};
+use tributary_store::{Customer, Partner, PartnerDayClicks, PlanVersion, Program, Store};
 
 /// Events read per page.
 pub const PAGE: u32 = 50_000;
@@ -50,8 +52,8 @@ pub struct Side {
     pub by_partner: BTreeMap<PartnerId, i64>,
     pub by_archetype: BTreeMap<String, i64>,
     pub by_tier: BTreeMap<String, i64>,
-    /// Per (source event, rule id): only with `keep_keys`, current side only.
-    pub keys: BTreeMap<(EventId, String), i64>,
+    /// Per (source, rule id): only with `keep_keys`, current side only.
+    pub keys: BTreeMap<(Source, String), i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,8 +232,31 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             },
         );
     }
-    for (_, credit) in &customers {
-        partners.entry(credit.partner_id).or_insert(PartnerInfo {
+    // Clicks (ADR 0006): every day of the quarter the range starts in (caps per period run
+    // in day order from the period's start) to the last day starting in the range.
+    let pays_clicks = book
+        .versions
+        .iter()
+        .map(|version| &version.plan)
+        .chain(request.proposed.as_ref())
+        .any(crate::click_pay::pays_clicks);
+    let mut clicks: BTreeMap<PartnerId, Vec<PartnerDayClicks>> = BTreeMap::new();
+    if pays_clicks {
+        let first_day = Period::Quarter.start(request.from).epoch_day();
+        let end_day = request.to.plus_millis(-1).epoch_day() + 1;
+        for row in tx
+            .partner_daily_clicks(program.id, first_day, end_day)
+            .await?
+        {
+            clicks.entry(row.partner_id).or_default().push(row);
+        }
+    }
+    for partner_id in customers
+        .iter()
+        .map(|(_, credit)| credit.partner_id)
+        .chain(clicks.keys().copied())
+    {
+        partners.entry(partner_id).or_insert(PartnerInfo {
             partner: None,
             group: None,
             tier: None,
@@ -499,6 +524,38 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
     if let Some(acc) = proposed.as_mut() {
         finish_budget(acc, from, to, &mut proposed_side, false);
     }
+    for (partner_id, days) in &clicks {
+        let info = partners.get(partner_id);
+        let group = info.and_then(|info| info.group.as_deref());
+        let facts = PartnerFacts {
+            group,
+            tier: info.and_then(|info| info.tier.as_deref()),
+        };
+        for (version, days) in crate::click_pay::days_by_version(&book, *partner_id, group, days) {
+            for owed in owed_for_clicks(&version.plan, version.id, facts, &days) {
+                count_clicks(
+                    &mut current_side,
+                    *partner_id,
+                    &owed,
+                    (from, to),
+                    request.keep_keys,
+                );
+            }
+        }
+        if let Some(plan) = &request.proposed {
+            let all: Vec<DayClicks> = days
+                .iter()
+                .map(|row| DayClicks {
+                    day: row.day,
+                    clicks: row.clicks,
+                    bot_clicks: row.bot_clicks,
+                })
+                .collect();
+            for owed in owed_for_clicks(plan, PlanVersionId(uuid::Uuid::nil()), facts, &all) {
+                count_clicks(&mut proposed_side, *partner_id, &owed, (from, to), false);
+            }
+        }
+    }
 
     // Per-partner rows and groupings.
     let mut rows = Vec::new();
@@ -585,8 +642,34 @@ fn count(side: &mut Side, partner: PartnerId, line: &Line, rule_id: &str, keep_k
     if keep_keys {
         *side
             .keys
-            .entry((line.source_event_id, rule_id.to_string()))
+            .entry((Source::Event(line.source_event_id), rule_id.to_string()))
             .or_default() += line.amount.amount_minor;
+    }
+}
+
+/// Counts a day's click commission if the day starts in `[from, to)`.
+fn count_clicks(
+    side: &mut Side,
+    partner: PartnerId,
+    owed: &Owed,
+    (from, to): (Timestamp, Timestamp),
+    keep_keys: bool,
+) {
+    let Some(day) = owed.source.key().and_then(day_of_click_key) else {
+        return;
+    };
+    let starts = day_start(day);
+    if owed.amount.amount_minor == 0 || starts < from || starts >= to {
+        return;
+    }
+    side.total_minor += owed.amount.amount_minor;
+    side.commissions += 1;
+    *side.by_partner.entry(partner).or_default() += owed.amount.amount_minor;
+    if keep_keys {
+        *side
+            .keys
+            .entry((owed.source.clone(), owed.rule_id.clone()))
+            .or_default() += owed.amount.amount_minor;
     }
 }
 
@@ -661,10 +744,9 @@ fn flush(
                 bonus.id,
                 bonus.period.label(award.period_start)
             );
-            // Bonuses have no single source event here; keyed by the nil event id.
             *side
                 .keys
-                .entry((EventId(uuid::Uuid::nil()), key))
+                .entry((Source::Key(key), bonus.id.clone()))
                 .or_default() += award.amount.amount_minor;
         }
     }

@@ -17,7 +17,7 @@ use tributary_app::clicks::{self, Visit};
 use tributary_app::clock::ManualClock;
 use tributary_app::replay::{ReplayRequest, replay};
 use tributary_app::{App, ingest, jobs, plans};
-use tributary_core::commission::CommissionState;
+use tributary_core::commission::{CommissionState, Source};
 use tributary_core::plan::Plan;
 use tributary_core::*;
 use tributary_store::testing::{Backend, TestDatabase};
@@ -25,6 +25,7 @@ use tributary_store::{CommissionFilter, Link, Page, PlanScope};
 
 const START: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0";
+const CRAWLER: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
 fn plan(json: serde_json::Value) -> Plan {
     let plan: Plan = serde_json::from_value(json).expect("a plan");
@@ -51,7 +52,9 @@ fn default_plan() -> Plan {
             {"id": "retained", "trigger": {"retained": {"days": 30}}, "reward": {"type": "flat", "amount": usd(1500)}},
             {"id": "chargeback-fee", "trigger": "chargeback", "reward": {"type": "flat", "amount": usd(-500)}},
             {"id": "renewal-capped", "trigger": "renewal", "reward": {"type": "percent", "rate_bp": 500},
-             "caps": {"per_partner_period": {"period": "month", "amount": usd(2000)}}}
+             "caps": {"per_partner_period": {"period": "month", "amount": usd(2000)}}},
+            {"id": "ppc", "trigger": "click", "reward": {"type": "flat", "amount": usd(3)},
+             "caps": {"per_partner_period": {"period": "month", "amount": usd(200)}}}
         ],
         "bonuses": [{"id": "quarter-new", "period": "quarter", "when": {"new_customers": {"min": 2}},
                      "reward": {"type": "flat", "amount": usd(5000)}}],
@@ -182,14 +185,44 @@ impl World {
         .click_id
     }
 
+    /// Clicks without a lead: `humans` from a browser, `bots` from a crawler.
+    fn browse(&self, partner: usize, humans: usize, bots: usize) {
+        for n in 0..humans + bots {
+            clicks::click(
+                &self.app,
+                &self.links[partner],
+                Visit {
+                    ip: "192.0.2.7",
+                    user_agent: if n < humans { BROWSER } else { CRAWLER },
+                    referrer: None,
+                },
+            );
+        }
+    }
+
+    /// A partner's click commissions of January and February 2026, oldest first.
+    async fn click_commissions(&self, partner: usize) -> Vec<tributary_store::CommissionRecord> {
+        let mut tx = self.app.store.read().await.expect("read");
+        tx.keyed_commissions(
+            self.program_id,
+            self.links[partner].partner_id,
+            "clicks:2026-01-01",
+            "clicks:2026-03-01",
+        )
+        .await
+        .expect("keyed commissions")
+    }
+
+    /// Runs the jobs due, once the clicks so far are in the daily counts.
     async fn run_jobs(&self) {
+        self.app.clicks.flush().await;
         jobs::run_due(&self.app).await.expect("jobs");
     }
 
-    /// Net posted per (source event, rule); bonuses keyed by the nil event as replay keys them.
-    async fn ledger_keys(&self) -> BTreeMap<(EventId, String), i64> {
+    /// Net posted per (source, rule): an event, a day's clicks or a bonus period.
+    async fn ledger_keys(&self) -> BTreeMap<(Source, String), i64> {
         let mut tx = self.app.store.read().await.expect("read");
-        let mut out: BTreeMap<(EventId, String), i64> = BTreeMap::new();
+        let mut out: BTreeMap<(Source, String), i64> = BTreeMap::new();
         let mut offset = 0;
         loop {
             let page = tx
@@ -201,12 +234,8 @@ impl World {
                 .await
                 .expect("commissions");
             for c in &page {
-                let event = if c.rule_id.starts_with("bonus:") {
-                    EventId(uuid::Uuid::nil())
-                } else {
-                    c.source_event_id
-                };
-                *out.entry((event, c.rule_id.clone())).or_default() += c.amount.amount_minor;
+                *out.entry((c.source.clone(), c.rule_id.clone()))
+                    .or_default() += c.amount.amount_minor;
             }
             if page.len() < Page::MAX_LIMIT as usize {
                 break;
@@ -338,6 +367,9 @@ async fn replay_of_the_current_plans_reproduces_the_ledger(backend: Backend) {
                     .await;
             }
         }
+        for partner in 0..3 {
+            world.browse(partner, rng.gen_range(0..8), rng.gen_range(0..3));
+        }
         world.clock.advance_days(1);
         world.run_jobs().await;
     }
@@ -375,7 +407,8 @@ async fn replay_of_the_current_plans_reproduces_the_ledger(backend: Backend) {
         "retained",
         "chargeback-fee",
         "renewal-capped",
-        "bonus",
+        "ppc",
+        "quarter-new",
         "sales",
         "revenue-tiers",
         "pct-sale",
@@ -403,9 +436,9 @@ async fn replay_of_the_current_plans_reproduces_the_ledger(backend: Backend) {
             .commissions(world.ws, &CommissionFilter::default(), Page::first(5000))
             .await
             .expect("rows");
-        for c in rows.iter().filter(|c| c.source_event_id == *event) {
+        for c in rows.iter().filter(|c| c.source == *event) {
             eprintln!(
-                "DEBUG {} v={} {:?} {} {:?} created={} caused={} | {} | {}",
+                "DEBUG {} v={} {:?} {} {:?} created={} caused={:?} | {} | {}",
                 c.rule_id,
                 c.plan_version_id,
                 c.kind,
@@ -534,7 +567,7 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
     world.run_jobs().await;
     let state_of = |rows: &[tributary_store::CommissionRecord], customer: CustomerId| {
         rows.iter()
-            .filter(|c| c.customer_id == customer && c.amount.amount_minor > 0)
+            .filter(|c| c.customer_id == Some(customer) && c.amount.amount_minor > 0)
             .map(|c| c.state)
             .next()
     };
@@ -585,7 +618,7 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
     assert_eq!(state_of(&now, idle), Some(CommissionState::Reversed));
     let void = now
         .iter()
-        .find(|c| c.customer_id == idle && c.amount.amount_minor < 0)
+        .find(|c| c.customer_id == Some(idle) && c.amount.amount_minor < 0)
         .expect("the voiding clawback");
     assert!(
         void.explanation
@@ -605,7 +638,7 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
     let after = rows(world.app.clone(), world.ws).await;
     let idle_net: i64 = after
         .iter()
-        .filter(|c| c.customer_id == idle)
+        .filter(|c| c.customer_id == Some(idle))
         .map(|c| c.amount.amount_minor)
         .sum();
     assert_eq!(idle_net, 0);
@@ -689,6 +722,143 @@ async fn a_budget_pays_first_come_across_partners_and_replay_agrees(backend: Bac
     );
 }
 
+async fn clicks_are_paid_per_day_without_bots_and_a_recount_posts_the_difference(backend: Backend) {
+    let plan = plan(json!({"rules": [
+        {"id": "ppc", "trigger": "click", "reward": {"type": "flat", "amount": usd(5)},
+         "caps": {"per_partner_period": {"period": "month", "amount": usd(100)}}}
+    ]}));
+    let world = world(backend, plan, 2).await;
+    let day = |n: i64| Timestamp::from_millis(START).plus_millis(n * 86_400_000);
+    let key = |text: &str| Source::Key(format!("clicks:{text}"));
+    // January 1: six people and three crawlers on partner 0's link, two people on partner 1's.
+    world.browse(0, 6, 3);
+    world.browse(1, 2, 0);
+    world.clock.set(day(1).plus_millis(2 * 3_600_000));
+    world.run_jobs().await;
+    let by_partner = |partner: usize| world.click_commissions(partner);
+    let first = by_partner(0).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].amount.amount_minor, 30, "six human clicks at 0.05");
+    assert_eq!(first[0].customer_id, None);
+    assert_eq!(first[0].source, key("2026-01-01"));
+    let seen = first[0]
+        .explanation
+        .clicks
+        .clone()
+        .expect("the clicks are explained");
+    assert_eq!((seen.clicks, seen.bot_clicks, seen.human_clicks), (9, 3, 6));
+    assert_eq!(by_partner(1).await[0].amount.amount_minor, 10);
+
+    // Four more clicks of January 1 reach the counts late (as through the event log).
+    let link = &world.links[0];
+    let late: Vec<tributary_store::Click> = (0..4)
+        .map(|n| tributary_store::Click {
+            id: format!("late-{n}"),
+            workspace_id: world.ws,
+            link_id: link.id,
+            partner_id: link.partner_id,
+            at: day(0).plus_millis(12 * 3_600_000),
+            ip_hash: "h".into(),
+            user_agent: BROWSER.into(),
+            referrer: None,
+            is_bot: false,
+        })
+        .collect();
+    world
+        .app
+        .store
+        .append_clicks(&late)
+        .await
+        .expect("late clicks");
+    // January 3: fifteen clicks, beyond the month's cap of 1.00 (0.50 paid so far).
+    world.clock.set(day(2));
+    world.browse(0, 15, 0);
+    world.clock.set(day(3).plus_millis(2 * 3_600_000));
+    world.run_jobs().await;
+    let rows = by_partner(0).await;
+    let january_1: Vec<i64> = rows
+        .iter()
+        .filter(|c| c.source == key("2026-01-01"))
+        .map(|c| c.amount.amount_minor)
+        .collect();
+    assert_eq!(
+        january_1,
+        vec![30, 20],
+        "the recount posts only the difference"
+    );
+    let january_3 = rows
+        .iter()
+        .find(|c| c.source == key("2026-01-03"))
+        .expect("January 3 is paid");
+    assert_eq!(
+        january_3.amount.amount_minor, 50,
+        "capped at what the month has left"
+    );
+    assert!(
+        january_3
+            .explanation
+            .limited_by
+            .as_deref()
+            .is_some_and(|why| why.contains("per partner per period")),
+        "{:?}",
+        january_3.explanation
+    );
+    // More clicks in January pay nothing; February starts afresh.
+    world.browse(0, 5, 0);
+    world.clock.set(day(31));
+    world.browse(0, 3, 0);
+    world.clock.set(day(32).plus_millis(2 * 3_600_000));
+    world.run_jobs().await;
+    let rows = by_partner(0).await;
+    let january: i64 = rows
+        .iter()
+        .filter(|c| {
+            c.source
+                .key()
+                .is_some_and(|k| k.starts_with("clicks:2026-01"))
+        })
+        .map(|c| c.amount.amount_minor)
+        .sum();
+    assert_eq!(january, 100);
+    let february: i64 = rows
+        .iter()
+        .filter(|c| c.source == key("2026-02-01"))
+        .map(|c| c.amount.amount_minor)
+        .sum();
+    assert_eq!(february, 15);
+    // The hold passed for January's first days: approved like any commission.
+    assert!(
+        rows.iter()
+            .filter(|c| c.source == key("2026-01-01"))
+            .all(|c| c.state == CommissionState::Approved),
+        "{:?}",
+        rows.iter()
+            .map(|c| (c.source.clone(), c.state))
+            .collect::<Vec<_>>()
+    );
+
+    // Replay reads the same daily counts and pays the same, key by key.
+    let ledger = world.ledger_keys().await;
+    let report = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: None,
+            from: Timestamp::from_millis(0),
+            to: day(32),
+            keep_keys: true,
+        },
+    )
+    .await
+    .expect("replay");
+    let mut replayed = report.current.keys.clone();
+    replayed.retain(|_, amount| *amount != 0);
+    assert_eq!(replayed.len(), ledger.len());
+    assert_eq!(replayed.values().sum::<i64>(), ledger.values().sum::<i64>());
+    assert_eq!(report.current.total_minor, 100 + 15 + 10);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -712,4 +882,5 @@ on_both_backends!(
     a_whole_volume_tier_tops_up_the_month_when_reached,
     engagement_gates_approval_and_voids_with_the_reason,
     a_budget_pays_first_come_across_partners_and_replay_agrees,
+    clicks_are_paid_per_day_without_bots_and_a_recount_posts_the_difference,
 );

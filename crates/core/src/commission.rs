@@ -52,6 +52,34 @@ impl CommissionState {
     }
 }
 
+/// What a commission is owed for: one customer's event, or a key no single event owns
+/// (ADR 0006): `clicks:2026-05-03` for a partner's human clicks that day, `bonus:<id>:<period>`
+/// for a bonus. With the rule and the plan version it makes a commission's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Event(EventId),
+    Key(String),
+}
+
+impl Source {
+    /// The source event, for commissions that have one.
+    pub fn event(&self) -> Option<EventId> {
+        match self {
+            Source::Event(id) => Some(*id),
+            Source::Key(_) => None,
+        }
+    }
+
+    /// The source key, for commissions no single event owns.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Source::Event(_) => None,
+            Source::Key(key) => Some(key),
+        }
+    }
+}
+
 /// A stored event with its id and the string values of its metadata (product, plan,
 /// country, campaign, ...), which conditions test. The metadata is shared: replay hands the
 /// same map to every event that carried the same metadata.
@@ -107,14 +135,35 @@ pub struct ExplainedTier {
     pub volume: i64,
 }
 
+/// A partner's clicks on one UTC day, as a click reward saw them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainedClicks {
+    /// `2026-05-03` (UTC).
+    pub day: String,
+    /// Clicks on the partner's links in the program that day, bots included.
+    pub clicks: i64,
+    /// Clicks the bot filter flagged; they are not paid.
+    pub bot_clicks: i64,
+    /// What the reward pays for: `clicks - bot_clicks`.
+    pub human_clicks: i64,
+}
+
 /// Why an amount is what it is: the events, the credit, the rule, the arithmetic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub summary: String,
-    pub event: ExplainedEvent,
+    /// The event the commission is a share of; none for clicks and bonuses.
+    #[serde(default)]
+    pub event: Option<ExplainedEvent>,
     /// Refunds and chargebacks that reduced the base.
+    #[serde(default)]
     pub adjustments: Vec<ExplainedEvent>,
-    pub attribution: Credit,
+    /// The credit for the customer's event; none for clicks and bonuses.
+    #[serde(default)]
+    pub attribution: Option<Credit>,
+    /// The day's clicks a click reward paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicks: Option<ExplainedClicks>,
     pub plan_version_id: PlanVersionId,
     pub rule: Rule,
     /// The amount the rule applied to, net of adjustments.
@@ -137,10 +186,10 @@ pub struct Explanation {
     pub posted: Money,
 }
 
-/// What the facts owe for one (source event, rule).
+/// What the facts owe for one (source, rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owed {
-    pub source_event_id: EventId,
+    pub source: Source,
     pub rule_id: String,
     pub amount: Money,
     pub explanation: Explanation,
@@ -303,14 +352,15 @@ pub fn explain(
     )
     .replace("  ", " ");
     Owed {
-        source_event_id: line.source_event_id,
+        source: Source::Event(line.source_event_id),
         rule_id: rule.id.clone(),
         amount,
         explanation: Explanation {
             summary,
-            event: ExplainedEvent::from(event),
+            event: Some(ExplainedEvent::from(event)),
             adjustments,
-            attribution: credit.clone(),
+            attribution: Some(credit.clone()),
+            clicks: None,
             plan_version_id,
             rule: rule.clone(),
             base: line.base,
@@ -353,10 +403,10 @@ fn measure_noun(measure: Measure) -> &'static str {
     }
 }
 
-/// A commission already posted for a (source event, rule).
+/// A commission already posted for a (source, rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posted {
-    pub source_event_id: EventId,
+    pub source: Source,
     pub rule_id: String,
     pub amount: Money,
     pub state: CommissionState,
@@ -384,7 +434,7 @@ pub enum Posting {
 /// A posting to make, with the explanation it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
-    pub source_event_id: EventId,
+    pub source: Source,
     pub rule_id: String,
     pub posting: Posting,
     pub explanation: Explanation,
@@ -399,10 +449,10 @@ pub fn deltas(mut owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
     for p in posted {
         let known = owed
             .iter()
-            .any(|o| o.source_event_id == p.source_event_id && o.rule_id == p.rule_id)
+            .any(|o| o.source == p.source && o.rule_id == p.rule_id)
             || orphans
                 .iter()
-                .any(|o| o.source_event_id == p.source_event_id && o.rule_id == p.rule_id);
+                .any(|o| o.source == p.source && o.rule_id == p.rule_id);
         if !known {
             orphans.push(p);
         }
@@ -410,20 +460,23 @@ pub fn deltas(mut owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
     for orphan in orphans {
         let latest = posted
             .iter()
-            .rfind(|p| p.source_event_id == orphan.source_event_id && p.rule_id == orphan.rule_id)
+            .rfind(|p| p.source == orphan.source && p.rule_id == orphan.rule_id)
             .unwrap_or(orphan);
         let currency = orphan.amount.currency;
         let mut explanation = latest.explanation.clone();
+        let what = explanation
+            .event
+            .as_ref()
+            .map_or("source", |event| event.kind.as_str());
         explanation.summary = format!(
-            "no longer owed: rule {} no longer applies to this {} (its conditions, first-ness or stacking changed with later facts)",
+            "no longer owed: rule {} no longer applies to this {what} (its conditions, first-ness or stacking changed with later facts)",
             orphan.rule_id,
-            explanation.event.kind.as_str()
         );
         explanation.arithmetic = "owed 0".into();
         explanation.limited_by = None;
         explanation.owed = Money::zero(currency);
         owed.push(Owed {
-            source_event_id: orphan.source_event_id,
+            source: orphan.source.clone(),
             rule_id: orphan.rule_id.clone(),
             amount: Money::zero(currency),
             explanation,
@@ -433,7 +486,7 @@ pub fn deltas(mut owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
     for item in owed {
         let for_key: Vec<&Posted> = posted
             .iter()
-            .filter(|p| p.source_event_id == item.source_event_id && p.rule_id == item.rule_id)
+            .filter(|p| p.source == item.source && p.rule_id == item.rule_id)
             .collect();
         let posted_minor: i64 = for_key
             .iter()
@@ -450,7 +503,7 @@ pub fn deltas(mut owed: Vec<Owed>, posted: &[Posted]) -> Vec<Delta> {
         explanation.posted = Money::new(difference, currency);
         let mut push = |posting| {
             out.push(Delta {
-                source_event_id: item.source_event_id,
+                source: item.source.clone(),
                 rule_id: item.rule_id.clone(),
                 posting,
                 explanation: explanation.clone(),

@@ -125,6 +125,18 @@ impl Condition {
         }
     }
 
+    /// Whether every leaf tests the partner (group or tier), so the condition can be decided
+    /// without an event (click rules).
+    pub fn tests_only_partner(&self) -> bool {
+        match self {
+            Condition::All(members) | Condition::Any(members) => {
+                members.iter().all(Condition::tests_only_partner)
+            }
+            Condition::PartnerGroup(_) | Condition::PartnerTier(_) => true,
+            _ => false,
+        }
+    }
+
     /// Checks the condition's shape; errors name the offending part by its path
     /// (`when.all[1].product`).
     pub fn validate(&self, path: &str) -> Result<(), ConditionError> {

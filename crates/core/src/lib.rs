@@ -5,6 +5,7 @@
 
 pub mod attribution;
 pub mod bots;
+pub mod click_reward;
 pub mod clickid;
 pub mod commission;
 pub mod condition;

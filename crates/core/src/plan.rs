@@ -35,6 +35,9 @@ pub const EXPANDED: &str = "expanded";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Trigger {
+    /// A verified human click on one of the partner's links (pay per click): paid per
+    /// partner and UTC day from the day's counts, bots excluded (ADR 0006). Flat rewards only.
+    Click,
     /// The customer's first lead.
     Lead,
     /// The customer's first purchase (sale or renewal), once.
@@ -65,6 +68,7 @@ impl Trigger {
     /// retention are decided by the engine).
     pub fn fires_on(&self, kind: EventKind, milestone: Option<&str>) -> bool {
         match self {
+            Trigger::Click => false,
             Trigger::Lead => kind == EventKind::Lead,
             Trigger::FirstSale | Trigger::AnySale | Trigger::Retained { .. } => kind.is_revenue(),
             Trigger::Sale => kind == EventKind::Sale,
@@ -86,13 +90,18 @@ impl Trigger {
             | Trigger::Renewal
             | Trigger::Retained { .. } => true,
             Trigger::Milestone(name) => name == EXPANDED,
-            Trigger::Lead | Trigger::Refund | Trigger::Chargeback | Trigger::Custom(_) => false,
+            Trigger::Click
+            | Trigger::Lead
+            | Trigger::Refund
+            | Trigger::Chargeback
+            | Trigger::Custom(_) => false,
         }
     }
 
     /// Words for explanations: "every sale and renewal".
     pub fn describe(&self) -> String {
         match self {
+            Trigger::Click => "every human click on the partner's links".into(),
             Trigger::Lead => "the customer's first lead".into(),
             Trigger::FirstSale => "the customer's first purchase".into(),
             Trigger::Sale => "every sale".into(),
@@ -234,6 +243,11 @@ impl Rule {
     /// they are settled per partner and period rather than per customer.
     pub fn needs_period(&self) -> bool {
         matches!(self.reward, Reward::Tiered(_)) || self.caps.per_partner_period.is_some()
+    }
+
+    /// Whether the rule pays per click (settled per partner and day, not per customer).
+    pub fn pays_clicks(&self) -> bool {
+        self.trigger == Trigger::Click
     }
 }
 
@@ -578,6 +592,12 @@ impl Plan {
         }
         if let Some(budget) = self.budget {
             check_money("budget.amount", budget.amount, false)?;
+            if let Some(index) = self.rules.iter().position(Rule::pays_clicks) {
+                return Err(invalid(
+                    format!("rules[{index}].trigger"),
+                    "a plan with a budget cannot pay per click: the budget is shared first come, first paid by customers' events, and clicks are counted per day; cap the click rule per partner per period instead",
+                ));
+            }
             for (index, rule) in self.rules.iter().enumerate() {
                 let own = match (&rule.reward, rule.caps.per_partner_period) {
                     (Reward::Tiered(tiered), _) => Some(tiered.period),
@@ -691,6 +711,9 @@ fn validate_rule(path: &str, rule: &Rule) -> Result<(), PlanError> {
     if let Some(condition) = &rule.when {
         condition.validate(&format!("{path}.when"))?;
     }
+    if rule.pays_clicks() {
+        validate_click_rule(path, rule)?;
+    }
     let reward_path = format!("{path}.reward");
     let reversal = matches!(rule.trigger, Trigger::Refund | Trigger::Chargeback);
     match &rule.reward {
@@ -750,6 +773,34 @@ fn validate_rule(path: &str, rule: &Rule) -> Result<(), PlanError> {
         return Err(invalid(
             format!("{path}.caps"),
             "refund and chargeback rules take no caps",
+        ));
+    }
+    Ok(())
+}
+
+/// A click has no customer, amount or product: only a flat reward, the partner's group or
+/// tier as a condition, and caps per commission (per day) or per partner per period.
+fn validate_click_rule(path: &str, rule: &Rule) -> Result<(), PlanError> {
+    if !matches!(rule.reward, Reward::Flat { .. }) {
+        return Err(invalid(
+            format!("{path}.reward"),
+            "a click rule pays a flat amount per human click",
+        ));
+    }
+    if rule
+        .when
+        .as_ref()
+        .is_some_and(|condition| !condition.tests_only_partner())
+    {
+        return Err(invalid(
+            format!("{path}.when"),
+            "a click has no customer, amount or product: a click rule's condition tests only partner_group and partner_tier",
+        ));
+    }
+    if rule.caps.per_customer.is_some() {
+        return Err(invalid(
+            format!("{path}.caps.per_customer"),
+            "a click has no customer: cap a click rule per commission (one day) or per partner per period",
         ));
     }
     Ok(())
@@ -931,6 +982,26 @@ mod tests {
             (
                 r#"{"rules":[{"id":"a","trigger":"lead","reward":{"type":"percent","rate_bp":10}}]}"#.to_string(),
                 "rules[0].reward: a percentage needs",
+            ),
+            (
+                r#"{"rules":[{"id":"c","trigger":"click","reward":{"type":"percent","rate_bp":10}}]}"#.to_string(),
+                "rules[0].reward: a click rule pays a flat amount",
+            ),
+            (
+                r#"{"rules":[{"id":"c","trigger":"click","reward":{"type":"tiered","measure":"conversions","period":"month","mode":"marginal","tiers":[{"from":0,"rate_bp":10}]}}]}"#.to_string(),
+                "rules[0].reward: a click rule pays a flat amount",
+            ),
+            (
+                format!(r#"{{"rules":[{{"id":"c","trigger":"click","when":{{"product":["pro"]}},"reward":{{"type":"flat","amount":{money}}}}}]}}"#),
+                "rules[0].when: a click has no customer",
+            ),
+            (
+                format!(r#"{{"rules":[{{"id":"c","trigger":"click","caps":{{"per_customer":{money}}},"reward":{{"type":"flat","amount":{money}}}}}]}}"#),
+                "rules[0].caps.per_customer: a click has no customer",
+            ),
+            (
+                format!(r#"{{"rules":[{{"id":"c","trigger":"click","reward":{{"type":"flat","amount":{money}}}}}],"budget":{{"period":"month","amount":{money}}}}}"#),
+                "rules[0].trigger: a plan with a budget cannot pay per click",
             ),
             (
                 format!(r#"{{"rules":[{{"id":"a","trigger":{{"milestone":"activatd"}},"reward":{{"type":"flat","amount":{money}}}}}]}}"#),

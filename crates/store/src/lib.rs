@@ -321,6 +321,23 @@ pub trait Tx: Send {
         &mut self,
         customer_id: CustomerId,
     ) -> Result<Vec<CommissionRecord>>;
+    /// A partner's commissions in a program whose source key is in `[from_key, to_key)`
+    /// (bytewise order), oldest first: a run of click days, a bonus's periods (ADR 0006).
+    async fn keyed_commissions(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from_key: &str,
+        to_key: &str,
+    ) -> Result<Vec<CommissionRecord>>;
+    /// Each partner's clicks in a program per UTC day for days in `[from_day, to_day)`, from
+    /// the daily counts, ordered by partner and day; days without clicks are absent.
+    async fn partner_daily_clicks(
+        &mut self,
+        program_id: ProgramId,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<PartnerDayClicks>>;
     async fn set_commission_state(
         &mut self,
         id: CommissionId,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tributary_core::attribution::Binding;
-use tributary_core::commission::{CommissionState, Explanation};
+use tributary_core::commission::{CommissionState, Explanation, Source};
 use tributary_core::event::EventFacts;
 use tributary_core::plan::Plan;
 use tributary_core::*;
@@ -277,11 +277,14 @@ pub struct CommissionRecord {
     pub workspace_id: WorkspaceId,
     pub program_id: ProgramId,
     pub partner_id: PartnerId,
-    pub customer_id: CustomerId,
-    /// The event whose value the commission is a share of (the sale).
-    pub source_event_id: EventId,
-    /// The event whose arrival made this posting (the sale itself, or its refund).
-    pub caused_by_event_id: EventId,
+    /// The customer whose event it is owed for; none for clicks and bonuses (ADR 0006).
+    pub customer_id: Option<CustomerId>,
+    /// The event whose value the commission is a share of (the sale), or the key of what no
+    /// single event owns (`clicks:2026-05-03`, `bonus:<id>:<period>`).
+    pub source: Source,
+    /// The event whose arrival made this posting (the sale itself, or its refund); none when
+    /// a job's count or judgement made it.
+    pub caused_by_event_id: Option<EventId>,
     pub rule_id: String,
     pub plan_version_id: PlanVersionId,
     pub kind: CommissionKind,
@@ -291,6 +294,16 @@ pub struct CommissionRecord {
     pub payout_batch_id: Option<PayoutBatchId>,
     pub explanation: Explanation,
     pub created_at: Timestamp,
+}
+
+/// One partner's clicks in one program on one UTC day (from the daily counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartnerDayClicks {
+    pub partner_id: PartnerId,
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub clicks: i64,
+    pub bot_clicks: i64,
 }
 
 /// Where a ledger transaction came from.

@@ -250,9 +250,9 @@ async fn populate(store: &dyn Store) -> Fixture {
         workspace_id: workspace.id,
         program_id,
         partner_id: partner.id,
-        customer_id: customer.id,
-        source_event_id: event.id,
-        caused_by_event_id: event.id,
+        customer_id: Some(customer.id),
+        source: commission::Source::Event(event.id),
+        caused_by_event_id: Some(event.id),
         rule_id: owed.rule_id,
         plan_version_id: version.id,
         kind: CommissionKind::Earning,
@@ -299,6 +299,18 @@ async fn populate(store: &dyn Store) -> Fixture {
     tx.insert_event(&event).await.expect("event");
     tx.bind_customer(customer.id, &binding).await.expect("bind");
     tx.insert_commission(&commission).await.expect("commission");
+    // A commission no event owns (ADR 0006): no customer, no event, a source key.
+    tx.insert_commission(&CommissionRecord {
+        id: CommissionId(id()),
+        customer_id: None,
+        source: commission::Source::Key("clicks:2025-12-31".into()),
+        caused_by_event_id: None,
+        rule_id: "ppc".into(),
+        state: CommissionState::Reversed,
+        ..commission.clone()
+    })
+    .await
+    .expect("keyed commission");
     tx.insert_void(&CommissionVoid {
         workspace_id: workspace.id,
         customer_id: customer.id,
@@ -372,6 +384,8 @@ struct Snapshot {
     customer_events: Vec<StoredEvent>,
     commissions: Vec<CommissionRecord>,
     commission: Option<CommissionRecord>,
+    keyed: Vec<CommissionRecord>,
+    daily_clicks: Vec<PartnerDayClicks>,
     balances: Vec<PartnerBalance>,
     ledger_totals: Vec<(Currency, i64)>,
     unbalanced: Vec<TransactionId>,
@@ -433,6 +447,19 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .commission(ws, fixture.commission.id)
             .await
             .expect("commission"),
+        keyed: tx
+            .keyed_commissions(
+                fixture.program.id,
+                fixture.partner.id,
+                "clicks:2025-12-01",
+                "clicks:2026-01-01",
+            )
+            .await
+            .expect("keyed commissions"),
+        daily_clicks: tx
+            .partner_daily_clicks(fixture.program.id, 0, 100_000)
+            .await
+            .expect("daily clicks"),
         balances: tx
             .partner_balances(ws, fixture.partner.id)
             .await
@@ -495,6 +522,8 @@ async fn every_row_reads_back_the_same_through_both_stores() {
             "link_daily" => 2,
             // One transaction of two lines.
             "ledger_lines" => 2,
+            // One from a sale, one from a day's clicks.
+            "commissions" => 2,
             _ => 1,
         };
         assert_eq!(table.rows, expected, "{}", table.table);
@@ -515,6 +544,17 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     // The snapshot holds what was written, not two equal empty answers.
     assert_eq!(from_sqlite.first_workspace, Some(fixture.workspace.clone()));
     assert_eq!(from_sqlite.commission, Some(fixture.commission.clone()));
+    assert_eq!(from_sqlite.keyed.len(), 1);
+    assert_eq!(from_sqlite.keyed[0].customer_id, None);
+    assert_eq!(from_sqlite.keyed[0].source.key(), Some("clicks:2025-12-31"));
+    let days: Vec<(i64, i64)> = from_sqlite
+        .daily_clicks
+        .iter()
+        .map(|day| (day.clicks, day.bot_clicks))
+        .collect();
+    assert_eq!(days.iter().map(|d| d.0).sum::<i64>(), 12);
+    assert_eq!(days.iter().map(|d| d.1).sum::<i64>(), 1);
+    assert_eq!(days.len(), 2, "two days of clicks: {days:?}");
     assert_eq!(from_sqlite.event_by_key, Some(fixture.event.clone()));
     assert_eq!(
         from_sqlite.customer_by_external_id,

@@ -66,7 +66,8 @@ pub fn event(e: &EventRecord) -> Value {
 pub fn commission(c: &CommissionRecord) -> Value {
     json!({
         "id": c.id, "partner_id": c.partner_id, "program_id": c.program_id, "customer_id": c.customer_id,
-        "source_event_ids": [c.source_event_id], "caused_by_event_id": c.caused_by_event_id,
+        "source_event_ids": c.source.event().into_iter().collect::<Vec<_>>(), "source_key": c.source.key(),
+        "caused_by_event_id": c.caused_by_event_id,
         "kind": c.kind, "rule_id": c.rule_id, "plan_version_id": c.plan_version_id,
         "amount_minor": c.amount.amount_minor, "currency": c.amount.currency, "state": c.state,
         "hold_until": format_time(c.hold_until), "payout_batch_id": c.payout_batch_id,

@@ -29,7 +29,10 @@ impl From<&ExplainedEvent> for EventLine {
 
 pub struct ExplanationView {
     pub summary: String,
-    pub event: EventLine,
+    /// The event earned on; none for clicks and bonuses.
+    pub event: Option<EventLine>,
+    /// The day's click counts a click reward paid for.
+    pub clicks: Vec<Fact>,
     pub adjustments: Vec<EventLine>,
     pub rule: String,
     pub base: String,
@@ -122,23 +125,38 @@ pub fn percent(basis_points: u32) -> String {
 
 impl From<&Explanation> for ExplanationView {
     fn from(explanation: &Explanation) -> Self {
-        let credit = &explanation.attribution;
-        let mut attribution = vec![
-            Fact::new("Model", credit.model.replace('_', " ")),
-            Fact::new("Share", percent(credit.share_bp)),
-            Fact::new("Role", credit.role.clone()),
-            Fact::new("Reason", credit.reason.clone()),
-            Fact::new("Window", format!("{} days", credit.window_days)),
-        ];
-        if let Some(link_id) = credit.link_id {
-            attribution.push(Fact::new("Link", short_id(link_id)));
+        let mut attribution = Vec::new();
+        if let Some(credit) = &explanation.attribution {
+            attribution.extend([
+                Fact::new("Model", credit.model.replace('_', " ")),
+                Fact::new("Share", percent(credit.share_bp)),
+                Fact::new("Role", credit.role.clone()),
+                Fact::new("Reason", credit.reason.clone()),
+                Fact::new("Window", format!("{} days", credit.window_days)),
+            ]);
+            if let Some(link_id) = credit.link_id {
+                attribution.push(Fact::new("Link", short_id(link_id)));
+            }
+            if let Some(touched_at) = credit.touched_at {
+                attribution.push(Fact::new("Clicked", when(touched_at)));
+            }
         }
-        if let Some(touched_at) = credit.touched_at {
-            attribution.push(Fact::new("Clicked", when(touched_at)));
-        }
+        let clicks = explanation
+            .clicks
+            .as_ref()
+            .map(|clicks| {
+                vec![
+                    Fact::new("Day (UTC)", clicks.day.clone()),
+                    Fact::new("Clicks", clicks.clicks.to_string()),
+                    Fact::new("Bot clicks (not paid)", clicks.bot_clicks.to_string()),
+                    Fact::new("Human clicks paid", clicks.human_clicks.to_string()),
+                ]
+            })
+            .unwrap_or_default();
         ExplanationView {
             summary: explanation.summary.clone(),
-            event: EventLine::from(&explanation.event),
+            event: explanation.event.as_ref().map(EventLine::from),
+            clicks,
             adjustments: explanation
                 .adjustments
                 .iter()

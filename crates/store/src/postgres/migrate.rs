@@ -14,6 +14,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0002_log_applied.sql"),
     ),
     (3, include_str!("../../migrations/postgres/0003_plans.sql")),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_keyed_commissions.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

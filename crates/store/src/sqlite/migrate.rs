@@ -7,9 +7,13 @@ use crate::Result;
 use rusqlite::Connection;
 
 /// Every migration, in order: (version, SQL). Versions only grow; applied files never change.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_plans.sql")),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_keyed_commissions.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -57,7 +57,108 @@ async fn migrating_twice_applies_nothing_the_second_time() {
             row.get(0)
         })
         .expect("count");
-    assert_eq!(versions, 2);
+    assert_eq!(versions, super::migrate::MIGRATIONS.len() as i64);
+}
+
+/// ADR 0006: a bonus posted before commissions could be keyed hung on the period's latest
+/// purchase with the key as its rule id; the migration moves it onto the key.
+#[tokio::test]
+async fn bonuses_posted_before_keyed_commissions_move_onto_their_key() {
+    use tributary_core::commission::{ExplainedEvent, Explanation, Source};
+    use tributary_core::event::EventKind;
+    use tributary_core::plan::{Reward, Rule, Trigger};
+    let (_dir, store) = fresh().await;
+    let [program, partner, customer, event, version] = [(); 5].map(|_| Uuid::now_v7());
+    let usd = Money::new(5_000, Currency::parse("USD").expect("USD"));
+    let explanation = Explanation {
+        summary: "50.00 USD bonus".into(),
+        event: Some(ExplainedEvent {
+            id: EventId(event),
+            kind: EventKind::Sale,
+            amount: Some(usd),
+            occurred_at: Timestamp::from_millis(0),
+            invoice_id: Some("in_1".into()),
+            milestone: None,
+        }),
+        adjustments: Vec::new(),
+        attribution: None,
+        clicks: None,
+        plan_version_id: PlanVersionId(version),
+        rule: Rule::new("q-new", Trigger::AnySale, Reward::Flat { amount: usd }),
+        base: None,
+        arithmetic: "flat".into(),
+        rounding: "none".into(),
+        tier: None,
+        limited_by: None,
+        notes: Vec::new(),
+        owed: usd,
+        previously_posted_minor: 0,
+        posted: usd,
+    };
+    let json = serde_json::to_string(&explanation).expect("json");
+    {
+        let writer = store.writer.lock().await.expect("writer");
+        // The rows' parents are not the point here.
+        writer
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .expect("pragma");
+        writer
+            .execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+            .expect("0001");
+        writer
+            .execute_batch(include_str!("../../migrations/sqlite/0002_plans.sql"))
+            .expect("0002");
+        writer
+            .execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+                 INSERT INTO schema_migrations VALUES (1, 0), (2, 0);",
+            )
+            .expect("history");
+        for (rule, id) in [
+            ("lead", Uuid::now_v7()),
+            ("bonus:q-new:2026-Q1", Uuid::now_v7()),
+        ] {
+            writer
+                .execute(
+                    "INSERT INTO commissions (id, workspace_id, program_id, partner_id, customer_id,
+                     source_event_id, caused_by_event_id, rule_id, plan_version_id, kind, amount_minor,
+                     currency, state, hold_until, payout_batch_id, explanation_json, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, 'earning', 5000, 'USD', 'pending', 0,
+                     NULL, ?9, 0)",
+                    rusqlite::params![
+                        id.to_string(),
+                        Uuid::now_v7().to_string(),
+                        program.to_string(),
+                        partner.to_string(),
+                        customer.to_string(),
+                        event.to_string(),
+                        rule,
+                        version.to_string(),
+                        json,
+                    ],
+                )
+                .expect("an old commission");
+        }
+    }
+    store.migrate().await.expect("migrate");
+    let mut tx = store.read().await.expect("read");
+    let of_customer = tx
+        .customer_commissions(CustomerId(customer))
+        .await
+        .expect("customer's");
+    assert_eq!(of_customer.len(), 1);
+    assert_eq!(of_customer[0].source, Source::Event(EventId(event)));
+    assert_eq!(of_customer[0].rule_id, "lead");
+    let keyed = tx
+        .keyed_commissions(ProgramId(program), PartnerId(partner), "bonus:", "bonus;")
+        .await
+        .expect("keyed");
+    assert_eq!(keyed.len(), 1);
+    assert_eq!(keyed[0].source, Source::Key("bonus:q-new:2026-Q1".into()));
+    assert_eq!(keyed[0].rule_id, "q-new");
+    assert_eq!(keyed[0].customer_id, None);
+    assert_eq!(keyed[0].caused_by_event_id, Some(EventId(event)));
+    assert_eq!(keyed[0].explanation, explanation);
 }
 
 #[tokio::test]

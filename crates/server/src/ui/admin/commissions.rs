@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use tributary_app::App;
 use tributary_core::CommissionId;
-use tributary_core::commission::CommissionState;
+use tributary_core::commission::{CommissionState, Source};
 use tributary_store::CommissionFilter;
 
 pub fn router() -> Router<App> {
@@ -133,11 +133,14 @@ async fn show(
         .await?
         .map(|program| program.name)
         .unwrap_or_else(|| short_id(commission.program_id));
-    let customer = tx
-        .customer(workspace_id, commission.customer_id)
-        .await?
-        .map(|customer| customer.external_id)
-        .unwrap_or_else(|| short_id(commission.customer_id));
+    let customer = match commission.customer_id {
+        Some(customer_id) => tx
+            .customer(workspace_id, customer_id)
+            .await?
+            .map(|customer| customer.external_id)
+            .unwrap_or_else(|| short_id(customer_id)),
+        None => "none (owed for a partner's clicks or a bonus, not a customer)".into(),
+    };
     let mut facts = vec![
         Fact::new("Amount", commission.amount.to_string()),
         Fact::new("State", commission.state.as_str()),
@@ -145,6 +148,13 @@ async fn show(
         Fact::new("Partner", partner),
         Fact::new("Program", program),
         Fact::new("Customer", customer),
+        Fact::new(
+            "Source",
+            match &commission.source {
+                Source::Event(id) => format!("event {}", short_id(id)),
+                Source::Key(key) => key.clone(),
+            },
+        ),
         Fact::new("Created", when(commission.created_at)),
         Fact::new("Held until", when(commission.hold_until)),
         Fact::new("Id", commission.id.to_string()),

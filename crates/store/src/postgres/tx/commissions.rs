@@ -4,7 +4,7 @@ use super::super::query::{Db, all, execute, insert, optional};
 use super::super::rows;
 use crate::*;
 use tokio_postgres::Row;
-use tributary_core::commission::CommissionState;
+use tributary_core::commission::{CommissionState, Source};
 
 fn commission_row(row: &Row) -> Result<CommissionRecord> {
     let kind: &str = rows::get(row, "kind")?;
@@ -14,9 +14,12 @@ fn commission_row(row: &Row) -> Result<CommissionRecord> {
         workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
-        customer_id: CustomerId(rows::uuid(row, "customer_id")?),
-        source_event_id: EventId(rows::uuid(row, "source_event_id")?),
-        caused_by_event_id: EventId(rows::uuid(row, "caused_by_event_id")?),
+        customer_id: rows::opt_uuid(row, "customer_id")?.map(CustomerId),
+        source: match rows::get::<Option<String>>(row, "source_key")? {
+            Some(key) => Source::Key(key),
+            None => Source::Event(EventId(rows::uuid(row, "source_event_id")?)),
+        },
+        caused_by_event_id: rows::opt_uuid(row, "caused_by_event_id")?.map(EventId),
         rule_id: rows::get(row, "rule_id")?,
         plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
         kind: match kind {
@@ -41,9 +44,10 @@ pub async fn insert_commission(db: &Db, c: &CommissionRecord) -> Result<()> {
     let workspace_id = c.workspace_id.as_uuid();
     let program_id = c.program_id.as_uuid();
     let partner_id = c.partner_id.as_uuid();
-    let customer_id = c.customer_id.as_uuid();
-    let source_event_id = c.source_event_id.as_uuid();
-    let caused_by_event_id = c.caused_by_event_id.as_uuid();
+    let customer_id = c.customer_id.map(|id| id.as_uuid());
+    let source_event_id = c.source.event().map(|id| id.as_uuid());
+    let source_key = c.source.key();
+    let caused_by_event_id = c.caused_by_event_id.map(|id| id.as_uuid());
     let plan_version_id = c.plan_version_id.as_uuid();
     let kind = c.kind.as_str();
     let currency = c.amount.currency.code();
@@ -54,9 +58,9 @@ pub async fn insert_commission(db: &Db, c: &CommissionRecord) -> Result<()> {
     insert(
         db,
         "INSERT INTO commissions (id, workspace_id, program_id, partner_id, customer_id, source_event_id,
-         caused_by_event_id, rule_id, plan_version_id, kind, amount_minor, currency, state, hold_until,
-         payout_batch_id, explanation_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         source_key, caused_by_event_id, rule_id, plan_version_id, kind, amount_minor, currency, state,
+         hold_until, payout_batch_id, explanation_json, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         &[
             &id,
             &workspace_id,
@@ -64,6 +68,7 @@ pub async fn insert_commission(db: &Db, c: &CommissionRecord) -> Result<()> {
             &partner_id,
             &customer_id,
             &source_event_id,
+            &source_key,
             &caused_by_event_id,
             &c.rule_id,
             &plan_version_id,
@@ -115,6 +120,28 @@ pub async fn commissions(
            AND ($4::TEXT IS NULL OR state = $4)
          ORDER BY created_at DESC, id LIMIT $5 OFFSET $6",
         &[&workspace_id, &partner, &customer, &state, &limit, &offset],
+        commission_row,
+    )
+    .await
+}
+
+/// A partner's commissions in a program keyed `from_key <= source_key < to_key` (click days,
+/// bonus periods), oldest first.
+pub async fn keyed_commissions(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from_key: &str,
+    to_key: &str,
+) -> Result<Vec<CommissionRecord>> {
+    let program_id = program_id.as_uuid();
+    let partner_id = partner_id.as_uuid();
+    all(
+        db,
+        "SELECT * FROM commissions WHERE program_id = $1 AND partner_id = $2
+           AND source_key COLLATE \"C\" >= $3 AND source_key COLLATE \"C\" < $4
+         ORDER BY created_at, id",
+        &[&program_id, &partner_id, &from_key, &to_key],
         commission_row,
     )
     .await

@@ -636,6 +636,25 @@ impl Tx for PgTx {
         commissions::customer_commissions(self.db(), customer_id).await
     }
 
+    async fn keyed_commissions(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from_key: &str,
+        to_key: &str,
+    ) -> Result<Vec<CommissionRecord>> {
+        commissions::keyed_commissions(self.db(), program_id, partner_id, from_key, to_key).await
+    }
+
+    async fn partner_daily_clicks(
+        &mut self,
+        program_id: ProgramId,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<PartnerDayClicks>> {
+        programs::partner_daily_clicks(self.db(), program_id, from_day, to_day).await
+    }
+
     async fn set_commission_state(
         &mut self,
         id: CommissionId,

@@ -420,6 +420,33 @@ pub async fn links(
     .await
 }
 
+pub async fn partner_daily_clicks(
+    db: &Db,
+    program_id: ProgramId,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<PartnerDayClicks>> {
+    let program_id = program_id.as_uuid();
+    all(
+        db,
+        "SELECT l.partner_id, d.day, SUM(d.clicks)::BIGINT AS clicks,
+            SUM(d.bot_clicks)::BIGINT AS bot_clicks
+         FROM links l JOIN link_daily d ON d.link_id = l.id
+         WHERE l.program_id = $1 AND d.day >= $2 AND d.day < $3
+         GROUP BY l.partner_id, d.day ORDER BY l.partner_id, d.day",
+        &[&program_id, &from_day, &to_day],
+        |row| {
+            Ok(PartnerDayClicks {
+                partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+                day: rows::get(row, "day")?,
+                clicks: rows::get(row, "clicks")?,
+                bot_clicks: rows::get(row, "bot_clicks")?,
+            })
+        },
+    )
+    .await
+}
+
 /// Every link, for the redirect cache; unbounded by design (the cache holds them all).
 pub async fn all_links(db: &Db) -> Result<Vec<Link>> {
     all(db, "SELECT * FROM links", &[], link_row).await

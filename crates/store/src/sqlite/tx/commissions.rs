@@ -4,7 +4,7 @@ use super::super::query::{all, execute, insert, optional};
 use super::super::rows::{self, opt_text};
 use crate::*;
 use rusqlite::{Connection, Row, params};
-use tributary_core::commission::CommissionState;
+use tributary_core::commission::{CommissionState, Source};
 
 fn commission_row(row: &Row<'_>) -> Result<CommissionRecord> {
     let kind: String = row.get("kind")?;
@@ -14,9 +14,12 @@ fn commission_row(row: &Row<'_>) -> Result<CommissionRecord> {
         workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
-        customer_id: CustomerId(rows::uuid(row, "customer_id")?),
-        source_event_id: EventId(rows::uuid(row, "source_event_id")?),
-        caused_by_event_id: EventId(rows::uuid(row, "caused_by_event_id")?),
+        customer_id: rows::opt_uuid(row, "customer_id")?.map(CustomerId),
+        source: match row.get::<_, Option<String>>("source_key")? {
+            Some(key) => Source::Key(key),
+            None => Source::Event(EventId(rows::uuid(row, "source_event_id")?)),
+        },
+        caused_by_event_id: rows::opt_uuid(row, "caused_by_event_id")?.map(EventId),
         rule_id: row.get("rule_id")?,
         plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
         kind: match kind.as_str() {
@@ -40,16 +43,18 @@ pub fn insert_commission(db: &Connection, c: &CommissionRecord) -> Result<()> {
     insert(
         db,
         "INSERT INTO commissions (id, workspace_id, program_id, partner_id, customer_id, source_event_id,
-         caused_by_event_id, rule_id, plan_version_id, kind, amount_minor, currency, state, hold_until,
-         payout_batch_id, explanation_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         source_key, caused_by_event_id, rule_id, plan_version_id, kind, amount_minor, currency, state,
+         hold_until, payout_batch_id, explanation_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             c.id.to_string(),
             c.workspace_id.to_string(),
             c.program_id.to_string(),
             c.partner_id.to_string(),
-            c.customer_id.to_string(),
-            c.source_event_id.to_string(),
-            c.caused_by_event_id.to_string(),
+            opt_text(c.customer_id.map(|id| id.0)),
+            opt_text(c.source.event().map(|id| id.0)),
+            c.source.key(),
+            opt_text(c.caused_by_event_id.map(|id| id.0)),
             c.rule_id,
             c.plan_version_id.to_string(),
             c.kind.as_str(),
@@ -114,6 +119,29 @@ pub fn customer_commissions(
         db,
         "SELECT * FROM commissions WHERE customer_id = ? ORDER BY created_at, id",
         [customer_id.to_string()],
+        commission_row,
+    )
+}
+
+/// A partner's commissions in a program keyed `from_key <= source_key < to_key` (click days,
+/// bonus periods), oldest first.
+pub fn keyed_commissions(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from_key: &str,
+    to_key: &str,
+) -> Result<Vec<CommissionRecord>> {
+    all(
+        db,
+        "SELECT * FROM commissions WHERE program_id = ? AND partner_id = ?
+           AND source_key >= ? AND source_key < ? ORDER BY created_at, id",
+        params![
+            program_id.to_string(),
+            partner_id.to_string(),
+            from_key,
+            to_key
+        ],
         commission_row,
     )
 }

@@ -367,6 +367,30 @@ pub fn links(
     )
 }
 
+pub fn partner_daily_clicks(
+    db: &Connection,
+    program_id: ProgramId,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<PartnerDayClicks>> {
+    all(
+        db,
+        "SELECT l.partner_id, d.day, SUM(d.clicks) AS clicks, SUM(d.bot_clicks) AS bot_clicks
+         FROM links l JOIN link_daily d ON d.link_id = l.id
+         WHERE l.program_id = ? AND d.day >= ? AND d.day < ?
+         GROUP BY l.partner_id, d.day ORDER BY l.partner_id, d.day",
+        params![program_id.to_string(), from_day, to_day],
+        |row| {
+            Ok(PartnerDayClicks {
+                partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+                day: row.get("day")?,
+                clicks: row.get("clicks")?,
+                bot_clicks: row.get("bot_clicks")?,
+            })
+        },
+    )
+}
+
 /// Every link, for the redirect cache; unbounded by design (the cache holds them all).
 pub fn all_links(db: &Connection) -> Result<Vec<Link>> {
     all(db, "SELECT * FROM links", [], link_row)
