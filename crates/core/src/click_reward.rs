@@ -157,8 +157,15 @@ fn explain_day(
         Reward::Flat { amount } => amount,
         _ => Money::zero(amount.currency),
     };
+    let plural = |n: i64, noun: &str| {
+        if n == 1 {
+            format!("1 {noun}")
+        } else {
+            format!("{n} {noun}s")
+        }
+    };
     let bots = if day.bot_clicks > 0 {
-        format!(" ({} bot clicks not paid)", day.bot_clicks)
+        format!(" ({} not paid)", plural(day.bot_clicks, "bot click"))
     } else {
         String::new()
     };
@@ -168,7 +175,8 @@ fn explain_day(
         amount,
         explanation: Explanation {
             summary: format!(
-                "{amount} for {human} human clicks on {date}{bots}, rule {}",
+                "{amount} for {} on {date}{bots}, rule {}",
+                plural(human, "human click"),
                 rule.id
             ),
             event: None,
@@ -183,7 +191,10 @@ fn explain_day(
             plan_version_id,
             rule: rule.clone(),
             base: None,
-            arithmetic: format!("flat {per_click} per human click × {human} clicks = {full}"),
+            arithmetic: format!(
+                "flat {per_click} per human click × {} = {full}",
+                plural(human, "click")
+            ),
             rounding: "none: a whole number of clicks times a flat amount is exact".into(),
             tier: None,
             limited_by: capped_by

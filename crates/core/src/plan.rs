@@ -368,11 +368,11 @@ pub struct Plan {
 }
 
 /// A plan that does not validate, with the path of the offending part (`rules[2].reward`).
-/// A realistic plan, used by the demo, the generator and the engine's benchmark: ten rules
-/// (a lead reward, a first-purchase bonus, conditioned recurring percentages with a cap, a
-/// whole-volume tier by new customers, an activation milestone, expansion, retention, a
-/// chargeback fee, a loyalty rate after a year), a quarterly retention bonus, safeguards
-/// and perks by tier.
+/// A realistic plan, used by the demo, the generator and the engine's benchmark: eleven
+/// rules (a lead reward, a first-purchase bonus, conditioned recurring percentages with a
+/// cap, a whole-volume tier by new customers, an activation milestone, expansion, retention,
+/// a chargeback fee, a loyalty rate after a year, a small pay per click capped per month),
+/// a quarterly retention bonus, safeguards and perks by tier.
 pub const EXAMPLE_JSON: &str = r#"{
   "stacking": "stack",
   "rules": [
@@ -401,7 +401,10 @@ pub const EXAMPLE_JSON: &str = r#"{
      "reward": {"type": "flat", "amount": {"amount_minor": -1500, "currency": "USD"}}},
     {"id": "loyalty", "trigger": "renewal", "when": {"months_since_first_purchase": {"min": 12}},
      "reward": {"type": "percent", "rate_bp": 500},
-     "caps": {"per_commission": {"amount_minor": 2000, "currency": "USD"}}}
+     "caps": {"per_commission": {"amount_minor": 2000, "currency": "USD"}}},
+    {"id": "clicks", "trigger": "click",
+     "reward": {"type": "flat", "amount": {"amount_minor": 2, "currency": "USD"}},
+     "caps": {"per_partner_period": {"period": "month", "amount": {"amount_minor": 2500, "currency": "USD"}}}}
   ],
   "bonuses": [
     {"id": "quarter-retained", "period": "quarter",
@@ -918,7 +921,7 @@ mod tests {
     #[test]
     fn the_example_reads_validates_and_has_ten_rules() {
         let plan = check(EXAMPLE_JSON).expect("the example is valid");
-        assert_eq!(plan.rules.len(), 10);
+        assert_eq!(plan.rules.len(), 11);
         assert_eq!(example(), plan);
     }
 

@@ -8,7 +8,9 @@ use tempfile::TempDir;
 use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
 use tributary_app::clicks::{self, Visit};
 use tributary_app::clock::SystemClock;
-use tributary_app::{App, ingest};
+use tributary_app::plans::{self, NewVersion};
+use tributary_app::{App, click_pay, ingest};
+use tributary_core::plan::Plan;
 use tributary_core::{CommissionId, PartnerId, ProgramId, WorkspaceId};
 use tributary_store::sqlite::SqliteStore;
 use tributary_store::{CommissionFilter, Page, Role};
@@ -636,6 +638,83 @@ async fn admin_pages_list_explain_and_pay_out() {
     let partner = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
     let (_, html) = test.page(&partner, "/portal").await;
     assert!(html.contains("state-paid"), "{html}");
+}
+
+#[tokio::test]
+async fn a_click_commission_explains_its_day_of_clicks() {
+    let test = TestApp::start().await;
+    // Ada gets a pay-per-click plan of her own, covering today (a scope's first version may
+    // start in the past); her seeded visit is a human click.
+    let plan: Plan = serde_json::from_value(serde_json::json!({"rules": [
+        {"id": "ppc", "trigger": "click",
+         "reward": {"type": "flat", "amount": {"amount_minor": 5, "currency": "USD"}}}
+    ]}))
+    .expect("a plan");
+    plans::create_version(
+        &test.app,
+        test.workspace_id,
+        test.program_id,
+        NewVersion {
+            plan,
+            scope: Some("partner".into()),
+            group: None,
+            partner_id: Some(test.a.id),
+            effective_from: Some("2000-01-01T00:00:00Z".into()),
+        },
+    )
+    .await
+    .expect("the partner's plan");
+    test.app.clicks.flush().await;
+    let now = test.app.now();
+    let mut tx = test.app.store.write().await.expect("write");
+    let program = tx
+        .program(test.workspace_id, test.program_id)
+        .await
+        .expect("read")
+        .expect("the program");
+    let written = click_pay::rollup(tx.as_mut(), &program, now.epoch_day(), now)
+        .await
+        .expect("the day rolls up");
+    tx.commit().await.expect("commit");
+    assert_eq!(written, 1, "Ada's one click; Bob's plan pays no clicks");
+    let filter = CommissionFilter {
+        partner_id: Some(test.a.id),
+        ..CommissionFilter::default()
+    };
+    let rows = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .commissions(test.workspace_id, &filter, Page::default())
+        .await
+        .expect("list");
+    let click = rows
+        .iter()
+        .find(|c| c.source.key().is_some())
+        .expect("a click commission");
+
+    let client = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (status, html) = test
+        .page(&client, &format!("/portal/commissions/{}", click.id))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The clicks"), "{html}");
+    assert!(html.contains("Human clicks paid"), "{html}");
+    assert!(html.contains("0.05 USD"), "{html}");
+    assert!(!html.contains("The events"), "no event to show: {html}");
+    let admin = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let (status, html) = test
+        .page(&admin, &format!("/admin/commissions/{}", click.id))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let key = click.source.key().unwrap_or_default();
+    assert!(html.contains(key), "the source key {key}: {html}");
+    assert!(
+        html.contains("none (owed for a partner"),
+        "no customer: {html}"
+    );
 }
 
 #[tokio::test]
