@@ -2,14 +2,15 @@
 //! one program under the example plan (`tributary_core::plan::EXAMPLE_JSON`), partners of
 //! every archetype, and customers bound to them with about ten events each over the last
 //! year: a lead, a first sale, monthly renewals, an activation, some expansions, refunds,
-//! chargebacks and churn. Events are written straight into the store in large transactions
-//! (no ingestion, no commissions): replay derives what they owe.
+//! chargebacks and churn; and a link per partner with a few human and bot clicks every day
+//! (for the example plan's pay per click). Events and clicks are written straight into the
+//! store in large batches (no ingestion, no commissions): replay derives what they owe.
 
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
-use tributary_app::admin::{self, NewPartner, NewProgram};
+use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
 use tributary_app::clock::ManualClock;
 use tributary_app::{App, new_uuid};
 use tributary_core::attribution::Binding;
@@ -17,7 +18,7 @@ use tributary_core::commission::StoredEvent;
 use tributary_core::event::{EventFacts, EventKind};
 use tributary_core::time::MILLIS_PER_DAY;
 use tributary_core::*;
-use tributary_store::{Customer, EventRecord, Store};
+use tributary_store::{Click, Customer, EventRecord, Link, Store};
 
 pub const ARCHETYPES: [&str; 6] = [
     "reseller",
@@ -79,6 +80,7 @@ pub async fn generate(
     )
     .await?;
     let mut partner_ids = Vec::new();
+    let mut links = Vec::new();
     for n in 0..partners {
         let partner = admin::create_partner(
             &app,
@@ -94,6 +96,19 @@ pub async fn generate(
         .await?;
         admin::enroll(&app, ws, program.id, partner.id).await?;
         partner_ids.push(partner.id);
+        links.push(
+            admin::create_link(
+                &app,
+                ws,
+                NewLink {
+                    program_id: program.id,
+                    partner_id: partner.id,
+                    code: Some(format!("gen-{n:05}")),
+                    destination_url: None,
+                },
+            )
+            .await?,
+        );
     }
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -157,12 +172,59 @@ pub async fn generate(
         }
     }
     tx.commit().await.context("the last batch")?;
+    let clicks = write_clicks(store.as_ref(), &mut rng, &links, start).await?;
+    tracing::info!(clicks, "generated clicks");
     Ok(Generated {
         program_id: program.id,
         events: written,
         customers,
         admin_password,
     })
+}
+
+/// Up to five human clicks and two bot clicks a day on every link, for the year from
+/// `start`; returns how many were written.
+async fn write_clicks(
+    store: &dyn Store,
+    rng: &mut StdRng,
+    links: &[Link],
+    start: Timestamp,
+) -> Result<u64> {
+    let mut batch: Vec<Click> = Vec::with_capacity(EVENTS_PER_TRANSACTION);
+    let mut written = 0u64;
+    for day in 0..365 {
+        for link in links {
+            let humans = rng.gen_range(0..=5);
+            let bots = rng.gen_range(0..=2);
+            for n in 0..humans + bots {
+                written += 1;
+                batch.push(Click {
+                    id: format!("gen-click-{written}"),
+                    workspace_id: link.workspace_id,
+                    link_id: link.id,
+                    partner_id: link.partner_id,
+                    at: start.plus_millis(day * MILLIS_PER_DAY + rng.gen_range(0..MILLIS_PER_DAY)),
+                    ip_hash: String::new(),
+                    user_agent: if n < humans {
+                        "Mozilla/5.0"
+                    } else {
+                        "Googlebot/2.1"
+                    }
+                    .into(),
+                    referrer: None,
+                    is_bot: n >= humans,
+                });
+            }
+        }
+        if batch.len() >= EVENTS_PER_TRANSACTION {
+            store.append_clicks(&batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        store.append_clicks(&batch).await?;
+    }
+    Ok(written)
 }
 
 /// One customer's life from `touched` until `now`.
