@@ -156,7 +156,8 @@ struct Accumulator<'p> {
     version: Option<PlanVersionId>,
     keep_all: bool,
     /// Lines of rules settled per period (all lines under a budget), with their partner.
-    kept: Vec<(PartnerId, Line)>,
+    /// With whether minimum engagement voids the line's commission (see [`voided`]).
+    kept: Vec<(PartnerId, Line, bool)>,
     /// Where the current partner's kept lines start.
     partner_start: usize,
     /// The current partner's customers, for bonuses.
@@ -618,18 +619,30 @@ fn absorb(
     side: &mut Side,
     keep_keys: bool,
 ) {
-    let _ = events;
     for line in lines {
         let rule = &acc.engine.plan.rules[line.rule as usize];
+        let void = voided(acc.engine.plan, events, line, to);
         if acc.keep_all || acc.engine.plan.settled_per_period(rule) {
-            acc.kept.push((partner, *line));
+            acc.kept.push((partner, *line, void));
             continue;
         }
-        if line.at < from || line.at >= to {
+        if line.at < from || line.at >= to || (void && line.amount.amount_minor > 0) {
             continue;
         }
         count(side, partner, line, &rule.id, keep_keys);
     }
+}
+
+/// Whether the approval job voids the commission of `line` by `to` for want of minimum
+/// engagement (`engine::approval`; decided by facts up to the engagement deadline only, so
+/// the same whenever it runs). Only earnings are voided: a line that settles to a negative
+/// amount posts a clawback, which is never held for engagement.
+fn voided(plan: &Plan, events: &[StoredEvent], line: &Line, to: Timestamp) -> bool {
+    plan.safeguards.approve_after.is_some()
+        && matches!(
+            tributary_core::engine::approval(plan, events, line.at, to),
+            tributary_core::engine::Approval::Void(_)
+        )
 }
 
 fn count(side: &mut Side, partner: PartnerId, line: &Line, rule_id: &str, keep_keys: bool) {
@@ -705,15 +718,15 @@ fn flush(
 ) {
     let start = acc.partner_start;
     if start < acc.kept.len() {
-        let mut slice: Vec<Line> = acc.kept[start..].iter().map(|(_, line)| *line).collect();
+        let mut slice: Vec<Line> = acc.kept[start..].iter().map(|(_, line, _)| *line).collect();
         acc.engine.settle_periods(&mut slice);
         if acc.keep_all {
             for (slot, line) in acc.kept[start..].iter_mut().zip(slice) {
                 slot.1 = line;
             }
         } else {
-            for line in &slice {
-                if line.at >= from && line.at < to {
+            for (line, (_, _, void)) in slice.iter().zip(&acc.kept[start..]) {
+                if line.at >= from && line.at < to && !(*void && line.amount.amount_minor > 0) {
                     let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
                     count(side, partner, line, rule_id, keep_keys);
                 }
@@ -763,10 +776,10 @@ fn finish_budget(
     if !acc.keep_all {
         return;
     }
-    let mut all: Vec<Line> = acc.kept.iter().map(|(_, line)| *line).collect();
+    let mut all: Vec<Line> = acc.kept.iter().map(|(_, line, _)| *line).collect();
     acc.engine.apply_budget(&mut all);
-    for ((partner, _), line) in acc.kept.iter().zip(&all) {
-        if line.at >= from && line.at < to {
+    for ((partner, _, void), line) in acc.kept.iter().zip(&all) {
+        if line.at >= from && line.at < to && !(*void && line.amount.amount_minor > 0) {
             let rule_id = &acc.engine.plan.rules[line.rule as usize].id;
             count(side, *partner, line, rule_id, keep_keys);
         }

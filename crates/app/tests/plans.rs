@@ -643,6 +643,29 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
         .sum();
     assert_eq!(idle_net, 0);
     assert_eq!(after.len(), now.len());
+    // Replay knows the void too: the late activation came after the deadline.
+    let ledger = world.ledger_keys().await;
+    let report = replay(
+        world.app.store.as_ref(),
+        &ReplayRequest {
+            workspace_id: world.ws,
+            program_id: world.program_id,
+            proposed: None,
+            from: Timestamp::from_millis(0),
+            to: world.app.now(),
+            keep_keys: true,
+        },
+    )
+    .await
+    .expect("replay");
+    let mut replayed = report.current.keys.clone();
+    replayed.retain(|_, amount| *amount != 0);
+    assert_eq!(
+        ledger.len(),
+        1,
+        "only the engaged customer's sale: {ledger:?}"
+    );
+    assert_eq!(replayed, ledger);
 }
 
 async fn a_budget_pays_first_come_across_partners_and_replay_agrees(backend: Backend) {

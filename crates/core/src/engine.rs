@@ -686,10 +686,12 @@ pub fn approval(
     let deadline = earned_at.plus_days(wait);
     match engagement {
         Engagement::Milestone(milestone) => {
+            // Engagement counts only until the deadline, so the answer after it does not
+            // depend on when the approval job happens to run (replay asks after the fact).
             let reached = events.iter().any(|event| {
                 event.facts.kind == EventKind::Milestone
                     && event.facts.milestone.as_deref() == Some(milestone.as_str())
-                    && event.facts.occurred_at <= now
+                    && event.facts.occurred_at <= now.min(deadline)
             });
             if reached {
                 Approval::Ready

@@ -574,6 +574,17 @@ fn approval_waits_for_engagement_and_voids_after_the_wait() {
         ),
         Approval::Void(_)
     ));
+    // Engagement after the deadline does not count, whenever the question is asked.
+    history.milestone(day("2026-02-05"), "activated", None);
+    assert!(matches!(
+        approval(
+            &gated,
+            &history.events,
+            day("2026-01-01"),
+            day("2026-02-10")
+        ),
+        Approval::Void(_)
+    ));
     history.milestone(day("2026-01-20"), "activated", None);
     assert_eq!(
         approval(
