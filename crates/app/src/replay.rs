@@ -23,7 +23,7 @@ use tributary_core::event::{EventFacts, EventKind, condition_facts};
 use tributary_core::period::Period;
 use tributary_core::plan::Plan;
 use tributary_core::*;
-use tributary_store::{Customer, Partner, PartnerDayClicks, PlanVersion, Program, Store};
+use tributary_store::{Partner, PartnerDayClicks, PlanVersion, Program, Store};
 
 /// Events read per page.
 pub const PAGE: u32 = 50_000;
@@ -177,6 +177,24 @@ impl<'p> Accumulator<'p> {
     }
 }
 
+/// The part of a customer's credit evaluation reads.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    partner_id: PartnerId,
+    share_bp: u32,
+    touched_at: Option<Timestamp>,
+}
+
+impl From<&Credit> for Held {
+    fn from(credit: &Credit) -> Self {
+        Held {
+            partner_id: credit.partner_id,
+            share_bp: credit.share_bp,
+            touched_at: credit.touched_at,
+        }
+    }
+}
+
 struct PartnerInfo {
     partner: Option<Partner>,
     group: Option<String>,
@@ -202,10 +220,12 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         .ok_or(AppError::NotFound("program"))?;
     let book = PlanBook::load(tx.as_mut(), program.id).await?;
 
-    // Customers credited in this program, numbered.
-    let mut customers: Vec<(Customer, Credit)> = Vec::new();
-    let mut customer_index: HashMap<CustomerId, u32> = HashMap::new();
-    for customer in tx.all_customers(request.workspace_id).await? {
+    // Customers credited in this program, numbered, with only what evaluation reads (their
+    // external id and the credit's partner, share and touch): millions of them are held.
+    let all_customers = tx.all_customers(request.workspace_id).await?;
+    let mut customers: Vec<(String, Held)> = Vec::with_capacity(all_customers.len());
+    let mut customer_index: HashMap<CustomerId, u32> = HashMap::with_capacity(all_customers.len());
+    for customer in all_customers {
         let in_program = customer
             .binding
             .as_ref()
@@ -215,7 +235,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         }
         if let Some(credit) = bound_credit(&customer, program.window_days, request.to) {
             customer_index.insert(customer.id, customers.len() as u32);
-            customers.push((customer, credit));
+            customers.push((customer.external_id, Held::from(&credit)));
         }
     }
 
@@ -397,7 +417,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                     kind: item.kind,
                     // Evaluation reads the customer's id from the first event only.
                     customer_external_id: if n == 0 {
-                        record.external_id.clone()
+                        record.clone()
                     } else {
                         String::new()
                     },

@@ -37,7 +37,15 @@ impl EventKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+        Some(match text {
+            "lead" => EventKind::Lead,
+            "sale" => EventKind::Sale,
+            "renewal" => EventKind::Renewal,
+            "refund" => EventKind::Refund,
+            "chargeback" => EventKind::Chargeback,
+            "milestone" => EventKind::Milestone,
+            _ => return None,
+        })
     }
 
     /// Events that carry revenue and earn percentage commissions.
@@ -127,5 +135,13 @@ mod tests {
         );
         assert!(super::condition_facts(Some("not json")).is_empty());
         assert!(super::condition_facts(None).is_empty());
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_name() {
+        for kind in super::EventKind::ALL {
+            assert_eq!(super::EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(super::EventKind::parse("purchase"), None);
     }
 }

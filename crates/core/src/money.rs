@@ -77,14 +77,14 @@ impl Currency {
 
     /// Parses an upper-case ISO-4217 code from the supported list.
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        // The table is sorted (tested): replay parses a currency per stored event.
         CURRENCIES
-            .iter()
-            .find(|(known, _)| *known == code)
-            .map(|(known, _)| {
-                let bytes = known.as_bytes();
+            .binary_search_by(|(known, _)| (*known).cmp(code))
+            .map(|index| {
+                let bytes = CURRENCIES[index].0.as_bytes();
                 Currency([bytes[0], bytes[1], bytes[2]])
             })
-            .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
+            .map_err(|_| MoneyError::UnknownCurrency(code.to_string()))
     }
 
     pub fn code(&self) -> &str {
@@ -95,9 +95,8 @@ impl Currency {
     /// Digits after the decimal point (2 for USD, 0 for JPY).
     pub fn exponent(&self) -> u8 {
         CURRENCIES
-            .iter()
-            .find(|(known, _)| known.as_bytes() == self.0)
-            .map_or(2, |(_, exponent)| *exponent)
+            .binary_search_by(|(known, _)| known.as_bytes().cmp(&self.0[..]))
+            .map_or(2, |index| CURRENCIES[index].1)
     }
 }
 
@@ -304,6 +303,17 @@ pub fn round_half_up(numerator: i128, denominator: i128) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_currency_table_is_sorted_for_binary_search() {
+        assert!(CURRENCIES.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        for (code, exponent) in CURRENCIES {
+            let currency = Currency::parse(code).expect("listed");
+            assert_eq!((currency.code(), currency.exponent()), (*code, *exponent));
+        }
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(Currency::parse("usd").is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -229,7 +229,8 @@ pub trait Tx: Send {
     /// Roughly how many events the database holds (all workspaces), cheaply: replay sizes
     /// its buffers by it.
     async fn event_count_estimate(&mut self) -> Result<u64>;
-    /// Every customer of a workspace (replay holds them in memory).
+    /// Every customer of a workspace, by external id (the unique index serves the order;
+    /// replay holds them in memory).
     async fn all_customers(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Customer>>;
     /// A page of the workspace's events in storage order, after `cursor` (`None`: from the
     /// start); returns the events and the cursor to continue from (`None`: no more). The

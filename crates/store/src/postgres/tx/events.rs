@@ -398,7 +398,7 @@ pub async fn all_customers(db: &Db, workspace_id: WorkspaceId) -> Result<Vec<Cus
     let workspace_id = workspace_id.as_uuid();
     all(
         db,
-        "SELECT * FROM customers WHERE workspace_id = $1 ORDER BY id",
+        "SELECT * FROM customers WHERE workspace_id = $1 ORDER BY external_id",
         &[&workspace_id],
         customer_row,
     )

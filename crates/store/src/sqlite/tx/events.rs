@@ -351,7 +351,7 @@ pub fn partner_period_customers(
 pub fn all_customers(db: &Connection, workspace_id: WorkspaceId) -> Result<Vec<Customer>> {
     all(
         db,
-        "SELECT * FROM customers WHERE workspace_id = ? ORDER BY id",
+        "SELECT * FROM customers WHERE workspace_id = ? ORDER BY external_id",
         [workspace_id.to_string()],
         customer_row,
     )
