@@ -87,7 +87,7 @@ fn plan_engine(c: &mut Criterion) {
     let engine = Engine::new(&plan);
     let mut group = c.benchmark_group("plan");
     group.throughput(Throughput::Elements(events as u64));
-    group.bench_function("10-rule plan, 1,000 customers, all levels", |b| {
+    group.bench_function("example plan, 1,000 customers, all levels", |b| {
         let mut lines = Vec::with_capacity(events * 2);
         b.iter(|| {
             lines.clear();
