@@ -14,6 +14,7 @@ pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod multitouch;
 pub mod period;
 pub mod plan;
 pub mod time;
