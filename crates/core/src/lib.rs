@@ -4,6 +4,7 @@
 //! called from a unit test and replayed over history.
 
 pub mod attribution;
+pub mod billing;
 pub mod bots;
 pub mod click_reward;
 pub mod clickid;
