@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod click_pay;
 pub mod clicks;
 pub mod clock;

@@ -12,7 +12,7 @@ use tributary_server::api::OPENAPI;
 use tributary_server::error::status_of;
 
 /// Route prefixes the document must cover. The web UI (`/admin`, `/portal`) is not API.
-const DOCUMENTED_PREFIXES: [&str; 4] = ["/api", "/healthz", "/metrics", "/r/"];
+const DOCUMENTED_PREFIXES: [&str; 5] = ["/api", "/healthz", "/metrics", "/r/", "/webhooks/"];
 const HTTP_METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "options", "trace",
 ];

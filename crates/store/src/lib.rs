@@ -151,6 +151,47 @@ pub trait Tx: Send {
     // Settings (server secrets live here so every node shares them).
     async fn setting(&mut self, key: &str) -> Result<Option<String>>;
     async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Sets a setting, replacing its value.
+    async fn put_setting(&mut self, key: &str, value: &str) -> Result<()>;
+
+    // Billing webhooks (issue 5).
+    async fn insert_provider_event(&mut self, event: &ProviderEventRecord) -> Result<()>;
+    async fn provider_event(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<ProviderEventRecord>>;
+    /// Parked events waiting for the payment `key`, oldest first.
+    async fn parked_provider_events(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Vec<ProviderEventRecord>>;
+    async fn set_provider_event_status(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+        note: &str,
+    ) -> Result<()>;
+    /// Records a payment under its key; a key already recorded is left as it is.
+    async fn insert_provider_payment(&mut self, payment: &ProviderPayment) -> Result<()>;
+    async fn provider_payment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Option<ProviderPayment>>;
+    async fn set_provider_refunded(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+        refunded_minor: i64,
+    ) -> Result<()>;
 
     // Workspaces, staff, sessions, API keys.
     async fn insert_workspace(&mut self, workspace: &Workspace) -> Result<()>;

@@ -371,3 +371,40 @@ pub struct Job {
     pub attempts: i64,
     pub created_at: Timestamp,
 }
+
+/// A billing provider's webhook event as received (issue 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEventRecord {
+    pub workspace_id: WorkspaceId,
+    /// `stripe`, `paddle`, `chargebee`.
+    pub provider: String,
+    /// The provider's event id: unique per workspace and provider.
+    pub event_id: String,
+    pub kind: String,
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+    /// The body as received, byte for byte (UTF-8).
+    pub body: String,
+    /// `processed`, `ignored` (with the reason in `note`) or `parked` (waiting for the
+    /// payment `waits_for` to be reported).
+    pub status: String,
+    pub note: String,
+    pub waits_for: Option<String>,
+}
+
+/// A payment a provider reported, under one of its keys (invoice, charge, payment intent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderPayment {
+    pub workspace_id: WorkspaceId,
+    pub provider: String,
+    pub payment_key: String,
+    /// The customer's external id in Tributary.
+    pub customer: String,
+    /// The sale's `invoice_id` in Tributary.
+    pub invoice: String,
+    /// The sale's amount (net of tax) and what was paid (with tax).
+    pub net: Money,
+    pub gross_minor: i64,
+    /// The largest cumulative refund (with tax) recorded for this payment.
+    pub refunded_minor: i64,
+}

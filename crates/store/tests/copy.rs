@@ -340,6 +340,32 @@ async fn populate(store: &dyn Store) -> Fixture {
         .await
         .expect("payout batch");
     tx.enqueue_job(&job).await.expect("job");
+    tx.insert_provider_event(&ProviderEventRecord {
+        workspace_id: workspace.id,
+        provider: "stripe".into(),
+        event_id: "evt_1".into(),
+        kind: "charge.dispute.created".into(),
+        occurred_at: sale_at,
+        received_at: sale_at,
+        body: r#"{"id":"evt_1"}"#.into(),
+        status: "parked".into(),
+        note: "waits for its charge".into(),
+        waits_for: Some("ch_1".into()),
+    })
+    .await
+    .expect("provider event");
+    tx.insert_provider_payment(&ProviderPayment {
+        workspace_id: workspace.id,
+        provider: "stripe".into(),
+        payment_key: "in_1".into(),
+        customer: customer.external_id.clone(),
+        invoice: "in_1".into(),
+        net: commission.amount,
+        gross_minor: commission.amount.amount_minor + 19,
+        refunded_minor: 0,
+    })
+    .await
+    .expect("provider payment");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -386,6 +412,8 @@ struct Snapshot {
     commission: Option<CommissionRecord>,
     keyed: Vec<CommissionRecord>,
     daily_clicks: Vec<PartnerDayClicks>,
+    parked: Vec<ProviderEventRecord>,
+    payment: Option<ProviderPayment>,
     balances: Vec<PartnerBalance>,
     ledger_totals: Vec<(Currency, i64)>,
     unbalanced: Vec<TransactionId>,
@@ -460,6 +488,14 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .partner_daily_clicks(fixture.program.id, 0, 100_000)
             .await
             .expect("daily clicks"),
+        parked: tx
+            .parked_provider_events(ws, "stripe", "ch_1")
+            .await
+            .expect("parked"),
+        payment: tx
+            .provider_payment(ws, "stripe", "in_1")
+            .await
+            .expect("payment"),
         balances: tx
             .partner_balances(ws, fixture.partner.id)
             .await
@@ -555,6 +591,8 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(days.iter().map(|d| d.0).sum::<i64>(), 12);
     assert_eq!(days.iter().map(|d| d.1).sum::<i64>(), 1);
     assert_eq!(days.len(), 2, "two days of clicks: {days:?}");
+    assert_eq!(from_sqlite.parked.len(), 1);
+    assert!(from_sqlite.payment.is_some());
     assert_eq!(from_sqlite.event_by_key, Some(fixture.event.clone()));
     assert_eq!(
         from_sqlite.customer_by_external_id,

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, authenticated by `Authorization: Bearer <api key>`.
 //! Workspace keys can do everything; partner-scoped keys read only their partner's data.
 
+mod billing;
 mod commissions;
 mod events;
 mod payouts;
@@ -28,6 +29,7 @@ pub fn router() -> Router<App> {
         .merge(commissions::router())
         .merge(payouts::router())
         .merge(plans::router())
+        .merge(billing::router())
 }
 
 /// The OpenAPI document. Kept by hand beside the handlers; a test checks that every route is

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 24] = [
     "workspaces",
     "users",
     "partners",
@@ -33,6 +33,8 @@ pub const TABLES: [&str; 22] = [
     "payout_items",
     "jobs",
     "settings",
+    "provider_events",
+    "provider_payments",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -18,6 +18,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_keyed_commissions.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_billing.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_keyed_commissions.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_billing.sql")),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -6,6 +6,7 @@
 //! first statement to its end, like SQLite's. The SQL lives in one module per area.
 
 mod accounts;
+mod billing;
 mod commissions;
 mod events;
 mod jobs;
@@ -309,6 +310,74 @@ impl Tx for PgTx {
 
     async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()> {
         accounts::put_setting_if_absent(self.db(), key, value).await
+    }
+
+    async fn put_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        billing::put_setting(self.db(), key, value).await
+    }
+
+    async fn insert_provider_event(&mut self, event: &ProviderEventRecord) -> Result<()> {
+        billing::insert_provider_event(self.db(), event).await
+    }
+
+    async fn provider_event(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<ProviderEventRecord>> {
+        billing::provider_event(self.db(), workspace_id, provider, event_id).await
+    }
+
+    async fn parked_provider_events(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Vec<ProviderEventRecord>> {
+        billing::parked_provider_events(self.db(), workspace_id, provider, key).await
+    }
+
+    async fn set_provider_event_status(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+        note: &str,
+    ) -> Result<()> {
+        billing::set_provider_event_status(
+            self.db(),
+            workspace_id,
+            provider,
+            event_id,
+            status,
+            note,
+        )
+        .await
+    }
+
+    async fn insert_provider_payment(&mut self, payment: &ProviderPayment) -> Result<()> {
+        billing::insert_provider_payment(self.db(), payment).await
+    }
+
+    async fn provider_payment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Option<ProviderPayment>> {
+        billing::provider_payment(self.db(), workspace_id, provider, key).await
+    }
+
+    async fn set_provider_refunded(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+        refunded_minor: i64,
+    ) -> Result<()> {
+        billing::set_provider_refunded(self.db(), workspace_id, provider, key, refunded_minor).await
     }
 
     async fn insert_workspace(&mut self, workspace: &Workspace) -> Result<()> {

@@ -4,6 +4,7 @@
 //! worker. The SQL lives in one module per area; this file owns the transaction's life.
 
 mod accounts;
+mod billing;
 mod commissions;
 mod events;
 mod jobs;
@@ -102,6 +103,73 @@ impl Tx for SqliteTx {
 
     async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()> {
         accounts::put_setting_if_absent(self.db(), key, value)
+    }
+
+    async fn put_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        billing::put_setting(self.db(), key, value)
+    }
+
+    async fn insert_provider_event(&mut self, event: &ProviderEventRecord) -> Result<()> {
+        billing::insert_provider_event(self.db(), event)
+    }
+
+    async fn provider_event(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<ProviderEventRecord>> {
+        billing::provider_event(self.db(), workspace_id, provider, event_id)
+    }
+
+    async fn parked_provider_events(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Vec<ProviderEventRecord>> {
+        billing::parked_provider_events(self.db(), workspace_id, provider, key)
+    }
+
+    async fn set_provider_event_status(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+        note: &str,
+    ) -> Result<()> {
+        billing::set_provider_event_status(
+            self.db(),
+            workspace_id,
+            provider,
+            event_id,
+            status,
+            note,
+        )
+    }
+
+    async fn insert_provider_payment(&mut self, payment: &ProviderPayment) -> Result<()> {
+        billing::insert_provider_payment(self.db(), payment)
+    }
+
+    async fn provider_payment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+    ) -> Result<Option<ProviderPayment>> {
+        billing::provider_payment(self.db(), workspace_id, provider, key)
+    }
+
+    async fn set_provider_refunded(
+        &mut self,
+        workspace_id: WorkspaceId,
+        provider: &str,
+        key: &str,
+        refunded_minor: i64,
+    ) -> Result<()> {
+        billing::set_provider_refunded(self.db(), workspace_id, provider, key, refunded_minor)
     }
 
     async fn insert_workspace(&mut self, workspace: &Workspace) -> Result<()> {

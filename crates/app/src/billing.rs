@@ -1,0 +1,416 @@
+//! Billing webhooks (issue 5; docs/BILLING.md): a provider's event is verified, stored raw
+//! once per event id, and turned into Tributary events ingested in the same transaction under
+//! keys derived from the event id, so it is processed exactly once. A refund or dispute whose
+//! payment is not known yet is parked and processed when the payment is reported, so
+//! deliveries in any order end in the same ledger.
+
+use crate::ingest::{self, Submission, format_time};
+use crate::{App, AppError, AppResult};
+use serde_json::{Value, json};
+use tributary_core::billing::{self, BillingFact, Payment, ProviderEvent, net_of_tax};
+use tributary_core::*;
+use tributary_store::{ProviderEventRecord, ProviderPayment, Tx};
+
+pub const STRIPE: &str = "stripe";
+
+/// The settings key of a workspace's Stripe signing secret.
+fn secret_key(workspace_id: WorkspaceId) -> String {
+    format!("stripe_signing_secret:{workspace_id}")
+}
+
+/// Sets the workspace's Stripe endpoint signing secret (`whsec_...`). It is kept as it is in
+/// the settings table: verifying a signature needs the secret itself.
+pub async fn set_stripe_secret(
+    app: &App,
+    workspace_id: WorkspaceId,
+    secret: &str,
+) -> AppResult<()> {
+    let secret = secret.trim();
+    if !secret.starts_with("whsec_") || secret.len() < 16 || secret.len() > 200 {
+        return Err(AppError::invalid(
+            "signing_secret",
+            "the endpoint's signing secret from Stripe's dashboard, starting with whsec_",
+        ));
+    }
+    let mut tx = app.store.write().await?;
+    tx.put_setting(&secret_key(workspace_id), secret).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub event_id: String,
+    /// `processed`, `ignored`, `parked`, or `duplicate` (seen before: nothing done).
+    pub status: String,
+    pub note: String,
+}
+
+/// Receives one Stripe delivery for a workspace.
+pub async fn receive_stripe(
+    app: &App,
+    workspace_id: WorkspaceId,
+    signature: Option<&str>,
+    body: &[u8],
+) -> AppResult<Received> {
+    let now = app.now();
+    let secret = app
+        .store
+        .read()
+        .await?
+        .setting(&secret_key(workspace_id))
+        .await?
+        .ok_or(AppError::NotFound("Stripe webhook endpoint"))?;
+    let signature = signature.ok_or_else(|| {
+        AppError::invalid("Stripe-Signature", "the Stripe-Signature header is missing")
+    })?;
+    billing::stripe::verify(&secret, signature, body, now)
+        .map_err(|error| AppError::invalid("Stripe-Signature", error.to_string()))?;
+    let event = billing::stripe::read(body)
+        .map_err(|error| AppError::invalid("body", error.to_string()))?;
+    let raw = String::from_utf8(body.to_vec())
+        .map_err(|_| AppError::invalid("body", "the body is not UTF-8"))?;
+    let mut tx = app.store.write().await?;
+    tx.lock_key(
+        "provider-event",
+        &format!("{workspace_id}:{STRIPE}:{}", event.id),
+    )
+    .await?;
+    if tx
+        .provider_event(workspace_id, STRIPE, &event.id)
+        .await?
+        .is_some()
+    {
+        return Ok(Received {
+            event_id: event.id,
+            status: "duplicate".into(),
+            note: "this event was received before; nothing was done again".into(),
+        });
+    }
+    let outcome = apply(app, tx.as_mut(), workspace_id, &event, now).await?;
+    tx.insert_provider_event(&ProviderEventRecord {
+        workspace_id,
+        provider: STRIPE.into(),
+        event_id: event.id.clone(),
+        kind: event.kind.clone(),
+        occurred_at: event.occurred_at,
+        received_at: now,
+        body: raw,
+        status: outcome.status.into(),
+        note: outcome.note.clone(),
+        waits_for: outcome.waits_for.clone(),
+    })
+    .await?;
+    // A payment reported now may be what parked refunds and disputes wait for.
+    for key in outcome.payment_keys {
+        for parked in tx
+            .parked_provider_events(workspace_id, STRIPE, &key)
+            .await?
+        {
+            let Ok(earlier) = billing::stripe::read(parked.body.as_bytes()) else {
+                continue;
+            };
+            let again = apply(app, tx.as_mut(), workspace_id, &earlier, now).await?;
+            if again.status != "parked" {
+                tx.set_provider_event_status(
+                    workspace_id,
+                    STRIPE,
+                    &parked.event_id,
+                    again.status,
+                    &again.note,
+                )
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(Received {
+        event_id: event.id,
+        status: outcome.status.into(),
+        note: outcome.note,
+    })
+}
+
+struct Outcome {
+    status: &'static str,
+    note: String,
+    waits_for: Option<String>,
+    /// Keys of a payment this event reported (invoice, charge, payment intent).
+    payment_keys: Vec<String>,
+}
+
+impl Outcome {
+    fn done(note: impl Into<String>) -> Outcome {
+        Outcome {
+            status: "processed",
+            note: note.into(),
+            waits_for: None,
+            payment_keys: Vec::new(),
+        }
+    }
+
+    fn ignored(note: impl Into<String>) -> Outcome {
+        Outcome {
+            status: "ignored",
+            note: note.into(),
+            waits_for: None,
+            payment_keys: Vec::new(),
+        }
+    }
+
+    fn parked(key: &str, what: &str) -> Outcome {
+        Outcome {
+            status: "parked",
+            note: format!("{what} waits for its payment {key} to be reported"),
+            waits_for: Some(key.to_string()),
+            payment_keys: Vec::new(),
+        }
+    }
+}
+
+/// Turns one event into Tributary events inside `tx`.
+async fn apply(
+    app: &App,
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    event: &ProviderEvent,
+    now: Timestamp,
+) -> AppResult<Outcome> {
+    let at = format_time(event.occurred_at);
+    let key = |suffix: &str| format!("{STRIPE}:{}:{suffix}", event.id);
+    match &event.fact {
+        BillingFact::Ignored(reason) => Ok(Outcome::ignored(reason.clone())),
+        BillingFact::Checkout {
+            customer,
+            click_id,
+            coupon,
+            country,
+            sale,
+        } => {
+            let mut lead = json!({"type": "lead", "customer_id": customer, "occurred_at": at});
+            if let Some(click_id) = click_id {
+                lead["click_id"] = json!(click_id);
+            }
+            if let Some(coupon) = coupon {
+                lead["coupon"] = json!(coupon);
+            }
+            if let Some(country) = country {
+                lead["metadata"] = json!({"country": country});
+            }
+            let mut notes = vec![submit(app, tx, workspace_id, &key("lead"), &lead, now).await?];
+            let mut keys = Vec::new();
+            if let Some(sale) = sale {
+                notes.push(
+                    record_sale(app, tx, workspace_id, event, customer, sale, false, now).await?,
+                );
+                keys.push(sale.invoice.clone());
+            }
+            Ok(Outcome {
+                payment_keys: keys,
+                ..Outcome::done(notes.join("; "))
+            })
+        }
+        BillingFact::Paid {
+            customer,
+            payment,
+            renewal,
+            charge,
+            payment_intent,
+        } => {
+            let note = record_sale(
+                app,
+                tx,
+                workspace_id,
+                event,
+                customer,
+                payment,
+                *renewal,
+                now,
+            )
+            .await?;
+            let mut keys = vec![payment.invoice.clone()];
+            for other in [charge, payment_intent].into_iter().flatten() {
+                tx.insert_provider_payment(&provider_payment(
+                    workspace_id,
+                    other,
+                    customer,
+                    payment,
+                ))
+                .await?;
+                keys.push(other.clone());
+            }
+            Ok(Outcome {
+                payment_keys: keys,
+                ..Outcome::done(note)
+            })
+        }
+        BillingFact::Expanded { customer, delta } => {
+            let body = json!({"type": "milestone", "milestone": "expanded", "customer_id": customer,
+                "amount_minor": delta.amount_minor, "currency": delta.currency.code(), "occurred_at": at});
+            Ok(Outcome::done(
+                submit(app, tx, workspace_id, &key("expanded"), &body, now).await?,
+            ))
+        }
+        BillingFact::Churned { customer } => {
+            let body = json!({"type": "milestone", "milestone": "churned", "customer_id": customer,
+                "occurred_at": at});
+            Ok(Outcome::done(
+                submit(app, tx, workspace_id, &key("churned"), &body, now).await?,
+            ))
+        }
+        BillingFact::Refunded {
+            invoice, refunded, ..
+        } => {
+            let Some(payment) = tx.provider_payment(workspace_id, STRIPE, invoice).await? else {
+                return Ok(Outcome::parked(invoice, "the refund"));
+            };
+            if refunded.amount_minor <= payment.refunded_minor {
+                return Ok(Outcome::ignored(format!(
+                    "refunds of {} up to {} were recorded already",
+                    payment.invoice,
+                    Money::new(payment.refunded_minor, refunded.currency)
+                )));
+            }
+            let gross = Money::new(payment.gross_minor, payment.net.currency);
+            // Each total rounded once; the refund is the difference, so totals stay exact.
+            let before = net_of_tax(
+                Money::new(payment.refunded_minor, refunded.currency),
+                payment.net,
+                gross,
+            );
+            let after = net_of_tax(*refunded, payment.net, gross);
+            tx.set_provider_refunded(workspace_id, STRIPE, invoice, refunded.amount_minor)
+                .await?;
+            let amount = after.amount_minor - before.amount_minor;
+            if amount <= 0 {
+                return Ok(Outcome::ignored("the refund rounds to nothing net of tax"));
+            }
+            let body = json!({"type": "refund", "customer_id": payment.customer,
+                "invoice_id": payment.invoice, "amount_minor": amount,
+                "currency": payment.net.currency.code(), "occurred_at": at});
+            Ok(Outcome::done(
+                submit(app, tx, workspace_id, &key("refund"), &body, now).await?,
+            ))
+        }
+        BillingFact::Disputed {
+            charge,
+            payment_intent,
+            amount,
+        } => {
+            let mut found = tx.provider_payment(workspace_id, STRIPE, charge).await?;
+            if found.is_none()
+                && let Some(intent) = payment_intent
+            {
+                found = tx.provider_payment(workspace_id, STRIPE, intent).await?;
+            }
+            let Some(payment) = found else {
+                return Ok(Outcome::parked(charge, "the dispute"));
+            };
+            let gross = Money::new(payment.gross_minor, payment.net.currency);
+            let net = net_of_tax(*amount, payment.net, gross);
+            let body = json!({"type": "chargeback", "customer_id": payment.customer,
+                "invoice_id": payment.invoice, "amount_minor": net.amount_minor,
+                "currency": net.currency.code(), "occurred_at": at});
+            Ok(Outcome::done(
+                submit(app, tx, workspace_id, &key("chargeback"), &body, now).await?,
+            ))
+        }
+    }
+}
+
+fn provider_payment(
+    workspace_id: WorkspaceId,
+    key: &str,
+    customer: &str,
+    payment: &Payment,
+) -> ProviderPayment {
+    ProviderPayment {
+        workspace_id,
+        provider: STRIPE.into(),
+        payment_key: key.to_string(),
+        customer: customer.to_string(),
+        invoice: payment.invoice.clone(),
+        net: payment.amount,
+        gross_minor: payment.gross.amount_minor,
+        refunded_minor: 0,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_sale(
+    app: &App,
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    event: &ProviderEvent,
+    customer: &str,
+    payment: &Payment,
+    renewal: bool,
+    now: Timestamp,
+) -> AppResult<String> {
+    tx.insert_provider_payment(&provider_payment(
+        workspace_id,
+        &payment.invoice,
+        customer,
+        payment,
+    ))
+    .await?;
+    let kind = if renewal { "renewal" } else { "sale" };
+    let mut body = json!({"type": kind, "customer_id": customer, "invoice_id": payment.invoice,
+        "amount_minor": payment.amount.amount_minor, "currency": payment.amount.currency.code(),
+        "occurred_at": format_time(event.occurred_at)});
+    if let Some(country) = &payment.country {
+        body["metadata"] = json!({"country": country});
+    }
+    submit(
+        app,
+        tx,
+        workspace_id,
+        &format!("{STRIPE}:{}:{kind}", event.id),
+        &body,
+        now,
+    )
+    .await
+}
+
+/// Ingests one derived event in `tx`; a derived event the API would refuse (a forged click
+/// id, say) is recorded without what is wrong with it, or not at all, and the reason is
+/// returned as the note.
+async fn submit(
+    app: &App,
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    idempotency_key: &str,
+    body: &Value,
+    now: Timestamp,
+) -> AppResult<String> {
+    let what = body["type"].as_str().unwrap_or("event").to_string();
+    let mut body = body.clone();
+    let mut notes = Vec::new();
+    let request = match ingest::parse_event(&body, now) {
+        Ok(request) => request,
+        Err(AppError::Invalid { message, .. }) => {
+            return Ok(format!("{what} not recorded: {message}"));
+        }
+        Err(other) => return Err(other),
+    };
+    let (request, click) = match ingest::verified_click(app, &request) {
+        Ok(click) => (request, click),
+        Err(_) => {
+            notes.push("its click id is not one of ours, so it was left out".to_string());
+            if let Some(object) = body.as_object_mut() {
+                object.remove("click_id");
+            }
+            (ingest::parse_event(&body, now)?, None)
+        }
+    };
+    let submission = Submission {
+        workspace_id,
+        idempotency_key: idempotency_key.to_string(),
+        request,
+        click,
+    };
+    ingest::ingest_in(tx, &submission, now).await?;
+    notes.insert(0, format!("{what} recorded"));
+    Ok(notes.join(", "))
+}

@@ -1,0 +1,214 @@
+//! Stripe webhooks over real HTTP (docs/BILLING.md), with the payloads of
+//! `crates/core/src/billing/stripe/fixtures` signed as Stripe signs them: a checkout carrying
+//! a real click binds the customer, the first invoice is the sale net of tax, a refund that
+//! arrives before its invoice waits for it, a dispute claws back, a redelivery does nothing,
+//! and bad or stale signatures are refused with nothing stored.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{BROWSER_UA, Backend, START_MILLIS, TestApp, id};
+use tributary_core::Timestamp;
+use tributary_core::billing::stripe::sign;
+
+const SECRET: &str = "whsec_test_secret_for_tributary";
+
+fn fixture(name: &str) -> Value {
+    let text = match name {
+        "checkout" => {
+            include_str!("../../core/src/billing/stripe/fixtures/checkout_subscription.json")
+        }
+        "invoice" => include_str!("../../core/src/billing/stripe/fixtures/invoice_paid_first.json"),
+        "refund" => include_str!("../../core/src/billing/stripe/fixtures/charge_refunded.json"),
+        "dispute" => include_str!("../../core/src/billing/stripe/fixtures/dispute_created.json"),
+        other => panic!("no fixture {other}"),
+    };
+    serde_json::from_str(text).expect("fixture JSON")
+}
+
+/// Posts `event` to the workspace's endpoint, signed at the clock's time (or `signed_at`).
+async fn deliver(
+    t: &TestApp,
+    event: &Value,
+    secret: &str,
+    signed_at: Option<i64>,
+) -> (StatusCode, Value) {
+    let body = serde_json::to_vec(event).expect("JSON");
+    let at = signed_at.unwrap_or_else(|| t.app.now().millis() / 1_000);
+    let response = t
+        .client
+        .post(t.url(&format!("/webhooks/stripe/{}", t.workspace_id)))
+        .header("Stripe-Signature", sign(secret, at, &body))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST webhook");
+    support::split(response).await
+}
+
+/// The partner's commissions, net, in minor units of EUR.
+async fn net_commissions(t: &TestApp) -> i64 {
+    let (status, body) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]
+        .as_array()
+        .expect("commissions")
+        .iter()
+        .filter(|c| c["currency"] == "EUR")
+        .map(|c| c["amount_minor"].as_i64().expect("amount"))
+        .sum()
+}
+
+async fn event_count(t: &TestApp) -> usize {
+    let (_, events) = t.get("/api/v1/events?limit=200").await;
+    events["data"].as_array().map_or(0, Vec::len)
+}
+
+async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
+    let (status, program) = t
+        .post(
+            "/api/v1/programs",
+            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "EUR",
+                    "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{program}");
+    let (_, partner) = t
+        .post(
+            "/api/v1/partners",
+            &json!({"name": "Ada", "email": "ada@partners.example"}),
+        )
+        .await;
+    t.post(
+        "/api/v1/enrollments",
+        &json!({"program_id": id(&program), "partner_id": id(&partner)}),
+    )
+    .await;
+    t.post(
+        "/api/v1/links",
+        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "ada"}),
+    )
+    .await;
+    let response = t
+        .client
+        .get(t.url("/r/ada"))
+        .header("User-Agent", BROWSER_UA)
+        .send()
+        .await
+        .expect("redirect");
+    let location = response.headers()["location"].to_str().expect("location");
+    let click_id = location.rsplit("tclid=").next().expect("click").to_string();
+    t.app.clicks.flush().await;
+
+    // Without a secret, the endpoint does not exist for this workspace.
+    let (status, _) = deliver(&t, &fixture("invoice"), SECRET, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = t
+        .client
+        .put(t.url("/api/v1/billing/stripe"))
+        .bearer_auth(&t.key)
+        .json(&json!({"signing_secret": "not-a-secret"}))
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .expect("PUT");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
+    let response = t
+        .client
+        .put(t.url("/api/v1/billing/stripe"))
+        .bearer_auth(&t.key)
+        .json(&json!({"signing_secret": SECRET}))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    // Everything is delivered on January 10, after it happened, and out of order.
+    t.clock
+        .set(Timestamp::from_millis(START_MILLIS + 9 * 86_400_000));
+    let (status, refund) = deliver(&t, &fixture("refund"), SECRET, None).await;
+    assert_eq!(status, StatusCode::OK, "{refund}");
+    assert_eq!(refund["status"], "parked", "{refund}");
+    let mut checkout = fixture("checkout");
+    checkout["data"]["object"]["client_reference_id"] = json!(click_id);
+    let (status, answer) = deliver(&t, &checkout, SECRET, None).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    assert_eq!(
+        net_commissions(&t).await,
+        0,
+        "a lead earns nothing under this plan"
+    );
+    let (status, answer) = deliver(&t, &fixture("invoice"), SECRET, None).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    // 20 % of the 100.00 EUR sale (119.00 with tax), less 20 % of the 50.00 the parked
+    // refund of 59.50 took off it once its invoice was known.
+    assert_eq!(net_commissions(&t).await, 2_000 - 1_000);
+    let (_, events) = t.get("/api/v1/events?limit=200").await;
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    for kind in ["lead", "sale", "refund"] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+
+    // A redelivery is recognised and changes nothing.
+    let (status, again) = deliver(&t, &fixture("invoice"), SECRET, None).await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    assert_eq!(event_count(&t).await, 3);
+
+    // Bad and stale signatures are refused before anything is read or stored.
+    let (status, error) = deliver(&t, &fixture("dispute"), "whsec_some_other_secret", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "Stripe-Signature", "{error}");
+    let stale = t.app.now().millis() / 1_000 - 301;
+    let (status, _) = deliver(&t, &fixture("dispute"), SECRET, Some(stale)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let response = t
+        .client
+        .post(t.url(&format!("/webhooks/stripe/{}", t.workspace_id)))
+        .body("{}")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(event_count(&t).await, 3);
+
+    // The dispute of the whole charge takes the rest back.
+    let (status, answer) = deliver(&t, &fixture("dispute"), SECRET, None).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    assert_eq!(net_commissions(&t).await, 0);
+    assert_eq!(event_count(&t).await, 4);
+    // An unknown workspace has no endpoint.
+    let response = t
+        .client
+        .post(t.url("/webhooks/stripe/not-a-workspace"))
+        .body("{}")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+on_both_backends!(stripe_events_become_commissions_once_in_any_order);

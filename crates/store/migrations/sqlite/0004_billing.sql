@@ -1,0 +1,32 @@
+-- Issue 5, billing webhooks: every provider event as received (deduplicated by its id, kept
+-- raw, with what became of it), and the payments they reported, so a refund or dispute that
+-- names only a charge finds its customer and sale.
+
+CREATE TABLE provider_events (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('processed', 'ignored', 'parked')),
+    note TEXT NOT NULL,
+    waits_for TEXT,
+    PRIMARY KEY (workspace_id, provider, event_id)
+);
+CREATE INDEX provider_events_parked ON provider_events(workspace_id, provider, waits_for)
+    WHERE status = 'parked';
+
+CREATE TABLE provider_payments (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    provider TEXT NOT NULL,
+    payment_key TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    invoice TEXT NOT NULL,
+    net_minor INTEGER NOT NULL,
+    gross_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    refunded_minor INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, provider, payment_key)
+);
