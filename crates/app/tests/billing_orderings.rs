@@ -150,8 +150,8 @@ async fn a_thousand_orderings_of_the_same_stripe_events_end_in_the_same_ledger()
 
     let mut rng = StdRng::seed_from_u64(5);
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
-    for n in 0..=orderings {
-        let mut events = events_of(n, &clicks[n]);
+    for (n, click_id) in clicks.iter().enumerate() {
+        let mut events = events_of(n, click_id);
         // Copy 0 in Stripe's order, the others shuffled.
         if n > 0 {
             events.shuffle(&mut rng);
