@@ -1,4 +1,5 @@
-//! Billing webhooks (issue 5; docs/BILLING.md): a provider's event is verified, stored raw
+//! Billing webhooks (issue 5; docs/BILLING.md), Stripe and Paddle: a provider's event is
+//! verified, stored raw
 //! once per event id, and turned into Tributary events ingested in the same transaction under
 //! keys derived from the event id, so it is processed exactly once. A refund or dispute whose
 //! payment is not known yet is parked and processed when the payment is reported, so
@@ -11,29 +12,84 @@ use tributary_core::billing::{self, BillingFact, Payment, ProviderEvent, net_of_
 use tributary_core::*;
 use tributary_store::{ProviderEventRecord, ProviderPayment, Tx};
 
-pub const STRIPE: &str = "stripe";
-
-/// The settings key of a workspace's Stripe signing secret.
-fn secret_key(workspace_id: WorkspaceId) -> String {
-    format!("stripe_signing_secret:{workspace_id}")
+/// A billing provider Tributary receives webhooks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Stripe,
+    Paddle,
 }
 
-/// Sets the workspace's Stripe endpoint signing secret (`whsec_...`). It is kept as it is in
-/// the settings table: verifying a signature needs the secret itself.
-pub async fn set_stripe_secret(
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Stripe => "stripe",
+            Provider::Paddle => "paddle",
+        }
+    }
+
+    /// The header its signature comes in.
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Provider::Stripe => "Stripe-Signature",
+            Provider::Paddle => "Paddle-Signature",
+        }
+    }
+
+    fn secret_key(self, workspace_id: WorkspaceId) -> String {
+        format!("{}_signing_secret:{workspace_id}", self.name())
+    }
+
+    fn verify(
+        self,
+        secret: &str,
+        header: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<(), billing::WebhookError> {
+        match self {
+            Provider::Stripe => billing::stripe::verify(secret, header, body, now),
+            Provider::Paddle => billing::paddle::verify(secret, header, body, now),
+        }
+    }
+
+    fn read(self, body: &[u8]) -> Result<ProviderEvent, billing::WebhookError> {
+        match self {
+            Provider::Stripe => billing::stripe::read(body),
+            Provider::Paddle => billing::paddle::read(body),
+        }
+    }
+}
+
+/// Sets the workspace's signing secret for a provider (Stripe's endpoint secret `whsec_...`,
+/// Paddle's notification destination secret key). It is kept as it is in the settings table:
+/// verifying a signature needs the secret itself.
+pub async fn set_secret(
     app: &App,
     workspace_id: WorkspaceId,
+    provider: Provider,
     secret: &str,
 ) -> AppResult<()> {
     let secret = secret.trim();
-    if !secret.starts_with("whsec_") || secret.len() < 16 || secret.len() > 200 {
+    let shaped = match provider {
+        Provider::Stripe => secret.starts_with("whsec_"),
+        Provider::Paddle => !secret.chars().any(char::is_whitespace),
+    };
+    if !shaped || secret.len() < 16 || secret.len() > 200 {
         return Err(AppError::invalid(
             "signing_secret",
-            "the endpoint's signing secret from Stripe's dashboard, starting with whsec_",
+            match provider {
+                Provider::Stripe => {
+                    "the endpoint's signing secret from Stripe's dashboard, starting with whsec_"
+                }
+                Provider::Paddle => {
+                    "the notification destination's secret key from Paddle (16 to 200 characters)"
+                }
+            },
         ));
     }
     let mut tx = app.store.write().await?;
-    tx.put_setting(&secret_key(workspace_id), secret).await?;
+    tx.put_setting(&provider.secret_key(workspace_id), secret)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -47,38 +103,42 @@ pub struct Received {
     pub note: String,
 }
 
-/// Receives one Stripe delivery for a workspace.
-pub async fn receive_stripe(
+/// Receives one delivery from `provider` for a workspace.
+pub async fn receive(
     app: &App,
     workspace_id: WorkspaceId,
+    provider: Provider,
     signature: Option<&str>,
     body: &[u8],
 ) -> AppResult<Received> {
     let now = app.now();
+    let name = provider.name();
+    let header = provider.signature_header();
     let secret = app
         .store
         .read()
         .await?
-        .setting(&secret_key(workspace_id))
+        .setting(&provider.secret_key(workspace_id))
         .await?
-        .ok_or(AppError::NotFound("Stripe webhook endpoint"))?;
-    let signature = signature.ok_or_else(|| {
-        AppError::invalid("Stripe-Signature", "the Stripe-Signature header is missing")
-    })?;
-    billing::stripe::verify(&secret, signature, body, now)
-        .map_err(|error| AppError::invalid("Stripe-Signature", error.to_string()))?;
-    let event = billing::stripe::read(body)
+        .ok_or(AppError::NotFound("webhook endpoint"))?;
+    let signature = signature
+        .ok_or_else(|| AppError::invalid(header, format!("the {header} header is missing")))?;
+    provider
+        .verify(&secret, signature, body, now)
+        .map_err(|error| AppError::invalid(header, error.to_string()))?;
+    let event = provider
+        .read(body)
         .map_err(|error| AppError::invalid("body", error.to_string()))?;
     let raw = String::from_utf8(body.to_vec())
         .map_err(|_| AppError::invalid("body", "the body is not UTF-8"))?;
     let mut tx = app.store.write().await?;
     tx.lock_key(
         "provider-event",
-        &format!("{workspace_id}:{STRIPE}:{}", event.id),
+        &format!("{workspace_id}:{name}:{}", event.id),
     )
     .await?;
     if tx
-        .provider_event(workspace_id, STRIPE, &event.id)
+        .provider_event(workspace_id, name, &event.id)
         .await?
         .is_some()
     {
@@ -88,10 +148,10 @@ pub async fn receive_stripe(
             note: "this event was received before; nothing was done again".into(),
         });
     }
-    let outcome = apply(app, tx.as_mut(), workspace_id, &event, now).await?;
+    let outcome = apply(app, tx.as_mut(), workspace_id, provider, &event, now).await?;
     tx.insert_provider_event(&ProviderEventRecord {
         workspace_id,
-        provider: STRIPE.into(),
+        provider: name.into(),
         event_id: event.id.clone(),
         kind: event.kind.clone(),
         occurred_at: event.occurred_at,
@@ -104,18 +164,15 @@ pub async fn receive_stripe(
     .await?;
     // A payment reported now may be what parked refunds and disputes wait for.
     for key in outcome.payment_keys {
-        for parked in tx
-            .parked_provider_events(workspace_id, STRIPE, &key)
-            .await?
-        {
-            let Ok(earlier) = billing::stripe::read(parked.body.as_bytes()) else {
+        for parked in tx.parked_provider_events(workspace_id, name, &key).await? {
+            let Ok(earlier) = provider.read(parked.body.as_bytes()) else {
                 continue;
             };
-            let again = apply(app, tx.as_mut(), workspace_id, &earlier, now).await?;
+            let again = apply(app, tx.as_mut(), workspace_id, provider, &earlier, now).await?;
             if again.status != "parked" {
                 tx.set_provider_event_status(
                     workspace_id,
-                    STRIPE,
+                    name,
                     &parked.event_id,
                     again.status,
                     &again.note,
@@ -174,11 +231,13 @@ async fn apply(
     app: &App,
     tx: &mut dyn Tx,
     workspace_id: WorkspaceId,
+    provider: Provider,
     event: &ProviderEvent,
     now: Timestamp,
 ) -> AppResult<Outcome> {
+    let name = provider.name();
     let at = format_time(event.occurred_at);
-    let key = |suffix: &str| format!("{STRIPE}:{}:{suffix}", event.id);
+    let key = |suffix: &str| format!("{name}:{}:{suffix}", event.id);
     match &event.fact {
         BillingFact::Ignored(reason) => Ok(Outcome::ignored(reason.clone())),
         BillingFact::Checkout {
@@ -202,7 +261,18 @@ async fn apply(
             let mut keys = Vec::new();
             if let Some(sale) = sale {
                 notes.push(
-                    record_sale(app, tx, workspace_id, event, customer, sale, false, now).await?,
+                    record_sale(
+                        app,
+                        tx,
+                        workspace_id,
+                        provider,
+                        event,
+                        customer,
+                        sale,
+                        false,
+                        now,
+                    )
+                    .await?,
                 );
                 keys.push(sale.invoice.clone());
             }
@@ -222,6 +292,7 @@ async fn apply(
                 app,
                 tx,
                 workspace_id,
+                provider,
                 event,
                 customer,
                 payment,
@@ -233,6 +304,7 @@ async fn apply(
             for other in [charge, payment_intent].into_iter().flatten() {
                 tx.insert_provider_payment(&provider_payment(
                     workspace_id,
+                    provider,
                     other,
                     customer,
                     payment,
@@ -262,7 +334,7 @@ async fn apply(
         BillingFact::Refunded {
             invoice, refunded, ..
         } => {
-            let Some(payment) = tx.provider_payment(workspace_id, STRIPE, invoice).await? else {
+            let Some(payment) = tx.provider_payment(workspace_id, name, invoice).await? else {
                 return Ok(Outcome::parked(invoice, "the refund"));
             };
             if refunded.amount_minor <= payment.refunded_minor {
@@ -280,7 +352,7 @@ async fn apply(
                 gross,
             );
             let after = net_of_tax(*refunded, payment.net, gross);
-            tx.set_provider_refunded(workspace_id, STRIPE, invoice, refunded.amount_minor)
+            tx.set_provider_refunded(workspace_id, name, invoice, refunded.amount_minor)
                 .await?;
             let amount = after.amount_minor - before.amount_minor;
             if amount <= 0 {
@@ -293,16 +365,34 @@ async fn apply(
                 submit(app, tx, workspace_id, &key("refund"), &body, now).await?,
             ))
         }
+        BillingFact::Adjusted {
+            customer,
+            invoice,
+            adjustment,
+            net,
+            chargeback,
+            at,
+        } => {
+            let kind = if *chargeback { "chargeback" } else { "refund" };
+            let body = json!({"type": kind, "customer_id": customer, "invoice_id": invoice,
+                "amount_minor": net.amount_minor, "currency": net.currency.code(),
+                "occurred_at": format_time(*at)});
+            // Keyed by the adjustment: its created and updated events record it once.
+            let key = format!("{name}:{adjustment}:{kind}");
+            Ok(Outcome::done(
+                submit(app, tx, workspace_id, &key, &body, now).await?,
+            ))
+        }
         BillingFact::Disputed {
             charge,
             payment_intent,
             amount,
         } => {
-            let mut found = tx.provider_payment(workspace_id, STRIPE, charge).await?;
+            let mut found = tx.provider_payment(workspace_id, name, charge).await?;
             if found.is_none()
                 && let Some(intent) = payment_intent
             {
-                found = tx.provider_payment(workspace_id, STRIPE, intent).await?;
+                found = tx.provider_payment(workspace_id, name, intent).await?;
             }
             let Some(payment) = found else {
                 return Ok(Outcome::parked(charge, "the dispute"));
@@ -321,13 +411,14 @@ async fn apply(
 
 fn provider_payment(
     workspace_id: WorkspaceId,
+    provider: Provider,
     key: &str,
     customer: &str,
     payment: &Payment,
 ) -> ProviderPayment {
     ProviderPayment {
         workspace_id,
-        provider: STRIPE.into(),
+        provider: provider.name().into(),
         payment_key: key.to_string(),
         customer: customer.to_string(),
         invoice: payment.invoice.clone(),
@@ -342,6 +433,7 @@ async fn record_sale(
     app: &App,
     tx: &mut dyn Tx,
     workspace_id: WorkspaceId,
+    provider: Provider,
     event: &ProviderEvent,
     customer: &str,
     payment: &Payment,
@@ -350,6 +442,7 @@ async fn record_sale(
 ) -> AppResult<String> {
     tx.insert_provider_payment(&provider_payment(
         workspace_id,
+        provider,
         &payment.invoice,
         customer,
         payment,
@@ -366,7 +459,7 @@ async fn record_sale(
         app,
         tx,
         workspace_id,
-        &format!("{STRIPE}:{}:{kind}", event.id),
+        &format!("{}:{}:{kind}", provider.name(), event.id),
         &body,
         now,
     )

@@ -126,7 +126,7 @@ async fn a_thousand_orderings_of_the_same_stripe_events_end_in_the_same_ledger()
     )
     .await
     .expect("link");
-    billing::set_stripe_secret(&app, ws, SECRET)
+    billing::set_secret(&app, ws, billing::Provider::Stripe, SECRET)
         .await
         .expect("secret");
     let clicks: Vec<String> = (0..=orderings)
@@ -158,9 +158,10 @@ async fn a_thousand_orderings_of_the_same_stripe_events_end_in_the_same_ledger()
         }
         for body in events {
             let header = sign(SECRET, signed_at, &body);
-            let received = billing::receive_stripe(&app, ws, Some(&header), &body)
-                .await
-                .expect("delivered");
+            let received =
+                billing::receive(&app, ws, billing::Provider::Stripe, Some(&header), &body)
+                    .await
+                    .expect("delivered");
             *statuses.entry(received.status).or_default() += 1;
         }
     }

@@ -4,6 +4,7 @@
 //! disputed charge) and ingests them under the provider event's id, so each is processed
 //! exactly once. The mapping rules are in `docs/BILLING.md`.
 
+pub mod paddle;
 pub mod stripe;
 
 use crate::{Money, Timestamp};
@@ -62,6 +63,16 @@ pub enum BillingFact {
         charge: String,
         payment_intent: Option<String>,
         amount: Money,
+    },
+    /// A refund or chargeback the provider reports on its own, net of tax (Paddle's approved
+    /// adjustments): keyed by the adjustment, dated when it was made.
+    Adjusted {
+        customer: String,
+        invoice: String,
+        adjustment: String,
+        net: Money,
+        chargeback: bool,
+        at: Timestamp,
     },
     /// Nothing to record, and why (a zero invoice, an unpaid checkout, an event type we
     /// do not use).

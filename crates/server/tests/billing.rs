@@ -211,4 +211,148 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
-on_both_backends!(stripe_events_become_commissions_once_in_any_order);
+fn paddle_fixture(name: &str) -> Value {
+    let text = match name {
+        "web" => include_str!("../../core/src/billing/paddle/fixtures/transaction_web.json"),
+        "renewal" => {
+            include_str!("../../core/src/billing/paddle/fixtures/transaction_renewal.json")
+        }
+        "refund" => include_str!("../../core/src/billing/paddle/fixtures/adjustment_refund.json"),
+        "canceled" => {
+            include_str!("../../core/src/billing/paddle/fixtures/subscription_canceled.json")
+        }
+        other => panic!("no fixture {other}"),
+    };
+    serde_json::from_str(text).expect("fixture JSON")
+}
+
+async fn deliver_paddle(t: &TestApp, event: &Value, secret: &str) -> (StatusCode, Value) {
+    let body = serde_json::to_vec(event).expect("JSON");
+    let at = t.app.now().millis() / 1_000;
+    let response = t
+        .client
+        .post(t.url(&format!("/webhooks/paddle/{}", t.workspace_id)))
+        .header(
+            "Paddle-Signature",
+            tributary_core::billing::paddle::sign(secret, at, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST webhook");
+    support::split(response).await
+}
+
+async fn paddle_transactions_and_adjustments_become_commissions(backend: Backend) {
+    const PADDLE_SECRET: &str = "pdl_ntfset_01hv_test_secret_key";
+    let t = TestApp::start_on(backend).await;
+    let (_, program) = t
+        .post(
+            "/api/v1/programs",
+            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "USD",
+                    "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
+        )
+        .await;
+    let (_, partner) = t
+        .post(
+            "/api/v1/partners",
+            &json!({"name": "Bo", "email": "bo@partners.example"}),
+        )
+        .await;
+    t.post(
+        "/api/v1/enrollments",
+        &json!({"program_id": id(&program), "partner_id": id(&partner)}),
+    )
+    .await;
+    t.post(
+        "/api/v1/links",
+        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "bo-link"}),
+    )
+    .await;
+    let response = t
+        .client
+        .get(t.url("/r/bo-link"))
+        .header("User-Agent", BROWSER_UA)
+        .send()
+        .await
+        .expect("redirect");
+    let location = response.headers()["location"].to_str().expect("location");
+    let click_id = location.rsplit("tclid=").next().expect("click").to_string();
+    t.app.clicks.flush().await;
+    let response = t
+        .client
+        .put(t.url("/api/v1/billing/paddle"))
+        .bearer_auth(&t.key)
+        .json(&json!({"signing_secret": PADDLE_SECRET}))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    t.clock
+        .set(Timestamp::from_millis(START_MILLIS + 40 * 86_400_000));
+    let usd_net = |body: Value| -> i64 {
+        body["data"]
+            .as_array()
+            .expect("commissions")
+            .iter()
+            .filter(|c| c["currency"] == "USD")
+            .map(|c| c["amount_minor"].as_i64().expect("amount"))
+            .sum()
+    };
+
+    // The refund of 45.00 (53.55 with tax) arrives before its transaction.
+    let (status, answer) = deliver_paddle(&t, &paddle_fixture("refund"), PADDLE_SECRET).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    let mut web = paddle_fixture("web");
+    web["data"]["custom_data"]["tributary_click_id"] = json!(click_id);
+    let (status, answer) = deliver_paddle(&t, &web, PADDLE_SECRET).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    // 20 % of the 90.00 sale (100.00 less a 10.00 discount, tax aside), less the refund's 45.00.
+    let (_, commissions) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(usd_net(commissions), 900);
+    let (status, _) = deliver_paddle(&t, &paddle_fixture("renewal"), PADDLE_SECRET).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, commissions) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(usd_net(commissions), 900 + 2_000);
+    // The same adjustment in another event (created, then updated) is recorded once.
+    let mut created = paddle_fixture("refund");
+    created["event_id"] = json!("evt_01hyrefund_created_event");
+    created["event_type"] = json!("adjustment.created");
+    let (status, answer) = deliver_paddle(&t, &created, PADDLE_SECRET).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, commissions) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(usd_net(commissions), 900 + 2_000);
+    let (status, answer) = deliver_paddle(&t, &paddle_fixture("canceled"), PADDLE_SECRET).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    // A Stripe-style signature on the Paddle endpoint is refused.
+    let body = serde_json::to_vec(&paddle_fixture("renewal")).expect("JSON");
+    let response = t
+        .client
+        .post(t.url(&format!("/webhooks/paddle/{}", t.workspace_id)))
+        .header(
+            "Paddle-Signature",
+            sign(PADDLE_SECRET, t.app.now().millis() / 1_000, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+on_both_backends!(
+    stripe_events_become_commissions_once_in_any_order,
+    paddle_transactions_and_adjustments_become_commissions
+);

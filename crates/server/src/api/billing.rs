@@ -1,6 +1,6 @@
-//! Billing webhooks in (issue 5; docs/BILLING.md): `POST /webhooks/stripe/{workspace_id}`,
-//! authenticated by Stripe's signature rather than an API key, and
-//! `PUT /api/v1/billing/stripe` to set the endpoint's signing secret.
+//! Billing webhooks in (issue 5; docs/BILLING.md): `POST /webhooks/stripe/{workspace_id}` and
+//! `POST /webhooks/paddle/{workspace_id}`, authenticated by the provider's signature rather
+//! than an API key, and `PUT /api/v1/billing/{stripe|paddle}` to set the signing secret.
 
 use super::{Caller, parse_json, path_id};
 use crate::error::ApiResult;
@@ -12,13 +12,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use serde::Deserialize;
 use serde_json::json;
-use tributary_app::{App, billing};
+use tributary_app::App;
+use tributary_app::billing::{self, Provider};
 use tributary_core::WorkspaceId;
 
 pub fn router() -> Router<App> {
     Router::new()
         .route("/webhooks/stripe/{workspace_id}", post(stripe_webhook))
+        .route("/webhooks/paddle/{workspace_id}", post(paddle_webhook))
         .route("/api/v1/billing/stripe", put(set_stripe))
+        .route("/api/v1/billing/paddle", put(set_paddle))
 }
 
 async fn stripe_webhook(
@@ -27,11 +30,30 @@ async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let workspace_id: WorkspaceId = path_id(&workspace_id, "workspace")?;
+    webhook(app, Provider::Stripe, &workspace_id, &headers, &body).await
+}
+
+async fn paddle_webhook(
+    State(app): State<App>,
+    Path(workspace_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    webhook(app, Provider::Paddle, &workspace_id, &headers, &body).await
+}
+
+async fn webhook(
+    app: App,
+    provider: Provider,
+    workspace_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let workspace_id: WorkspaceId = path_id(workspace_id, "workspace")?;
     let signature = headers
-        .get("stripe-signature")
+        .get(provider.signature_header())
         .and_then(|value| value.to_str().ok());
-    let received = billing::receive_stripe(&app, workspace_id, signature, &body).await?;
+    let received = billing::receive(&app, workspace_id, provider, signature, body).await?;
     Ok((
         StatusCode::OK,
         axum::Json(json!({
@@ -43,13 +65,26 @@ async fn stripe_webhook(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StripeSettings {
+struct Secret {
     signing_secret: String,
 }
 
 async fn set_stripe(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    set_secret(app, caller, Provider::Stripe, &body).await
+}
+
+async fn set_paddle(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    set_secret(app, caller, Provider::Paddle, &body).await
+}
+
+async fn set_secret(
+    app: App,
+    caller: Caller,
+    provider: Provider,
+    body: &[u8],
+) -> ApiResult<Response> {
     caller.require_workspace()?;
-    let settings: StripeSettings = parse_json(&body)?;
-    billing::set_stripe_secret(&app, caller.workspace_id, &settings.signing_secret).await?;
+    let secret: Secret = parse_json(body)?;
+    billing::set_secret(&app, caller.workspace_id, provider, &secret.signing_secret).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
