@@ -18,6 +18,7 @@ pub mod money;
 pub mod multitouch;
 pub mod period;
 pub mod plan;
+pub mod postback;
 pub mod time;
 
 pub use ids::*;
