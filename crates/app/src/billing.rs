@@ -1,4 +1,4 @@
-//! Billing webhooks (issue 5; docs/BILLING.md), Stripe and Paddle: a provider's event is
+//! Billing webhooks (issue 5; docs/BILLING.md), Stripe, Paddle and Chargebee: a provider's event is
 //! verified, stored raw
 //! once per event id, and turned into Tributary events ingested in the same transaction under
 //! keys derived from the event id, so it is processed exactly once. A refund or dispute whose
@@ -17,6 +17,7 @@ use tributary_store::{ProviderEventRecord, ProviderPayment, Tx};
 pub enum Provider {
     Stripe,
     Paddle,
+    Chargebee,
 }
 
 impl Provider {
@@ -24,6 +25,7 @@ impl Provider {
         match self {
             Provider::Stripe => "stripe",
             Provider::Paddle => "paddle",
+            Provider::Chargebee => "chargebee",
         }
     }
 
@@ -32,6 +34,8 @@ impl Provider {
         match self {
             Provider::Stripe => "Stripe-Signature",
             Provider::Paddle => "Paddle-Signature",
+            // Chargebee signs nothing: its endpoint is given basic-auth credentials.
+            Provider::Chargebee => "Authorization",
         }
     }
 
@@ -49,6 +53,7 @@ impl Provider {
         match self {
             Provider::Stripe => billing::stripe::verify(secret, header, body, now),
             Provider::Paddle => billing::paddle::verify(secret, header, body, now),
+            Provider::Chargebee => billing::chargebee::verify(secret, header),
         }
     }
 
@@ -56,6 +61,7 @@ impl Provider {
         match self {
             Provider::Stripe => billing::stripe::read(body),
             Provider::Paddle => billing::paddle::read(body),
+            Provider::Chargebee => billing::chargebee::read(body),
         }
     }
 }
@@ -73,6 +79,9 @@ pub async fn set_secret(
     let shaped = match provider {
         Provider::Stripe => secret.starts_with("whsec_"),
         Provider::Paddle => !secret.chars().any(char::is_whitespace),
+        Provider::Chargebee => secret
+            .split_once(':')
+            .is_some_and(|(user, password)| !user.is_empty() && password.len() >= 12),
     };
     if !shaped || secret.len() < 16 || secret.len() > 200 {
         return Err(AppError::invalid(
@@ -83,6 +92,9 @@ pub async fn set_secret(
                 }
                 Provider::Paddle => {
                     "the notification destination's secret key from Paddle (16 to 200 characters)"
+                }
+                Provider::Chargebee => {
+                    "user:password, the basic authentication the Chargebee webhook is given (a password of 12 characters or more)"
                 }
             },
         ));

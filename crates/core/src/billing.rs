@@ -4,6 +4,7 @@
 //! disputed charge) and ingests them under the provider event's id, so each is processed
 //! exactly once. The mapping rules are in `docs/BILLING.md`.
 
+pub mod chargebee;
 pub mod paddle;
 pub mod stripe;
 

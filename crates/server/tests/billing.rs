@@ -352,7 +352,135 @@ async fn paddle_transactions_and_adjustments_become_commissions(backend: Backend
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+fn chargebee_fixture(name: &str) -> Value {
+    let text = match name {
+        "first" => include_str!("../../core/src/billing/chargebee/fixtures/payment_first.json"),
+        "renewal" => include_str!("../../core/src/billing/chargebee/fixtures/payment_renewal.json"),
+        "refund" => include_str!("../../core/src/billing/chargebee/fixtures/payment_refunded.json"),
+        "cancelled" => {
+            include_str!("../../core/src/billing/chargebee/fixtures/subscription_cancelled.json")
+        }
+        other => panic!("no fixture {other}"),
+    };
+    serde_json::from_str(text).expect("fixture JSON")
+}
+
+async fn chargebee_payments_and_credit_notes_become_commissions(backend: Backend) {
+    const CREDENTIALS: &str = "chargebee:a-long-webhook-password";
+    let t = TestApp::start_on(backend).await;
+    let (_, program) = t
+        .post(
+            "/api/v1/programs",
+            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "GBP",
+                    "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
+        )
+        .await;
+    let (_, partner) = t
+        .post(
+            "/api/v1/partners",
+            &json!({"name": "Cy", "email": "cy@partners.example"}),
+        )
+        .await;
+    t.post(
+        "/api/v1/enrollments",
+        &json!({"program_id": id(&program), "partner_id": id(&partner)}),
+    )
+    .await;
+    t.post(
+        "/api/v1/links",
+        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "cy-link"}),
+    )
+    .await;
+    let response = t
+        .client
+        .get(t.url("/r/cy-link"))
+        .header("User-Agent", BROWSER_UA)
+        .send()
+        .await
+        .expect("redirect");
+    let location = response.headers()["location"].to_str().expect("location");
+    let click_id = location.rsplit("tclid=").next().expect("click").to_string();
+    t.app.clicks.flush().await;
+    let response = t
+        .client
+        .put(t.url("/api/v1/billing/chargebee"))
+        .bearer_auth(&t.key)
+        .json(&json!({"signing_secret": CREDENTIALS}))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    t.clock
+        .set(Timestamp::from_millis(START_MILLIS + 40 * 86_400_000));
+    let deliver = |event: Value, credentials: &'static str| {
+        let t = &t;
+        async move {
+            let response = t
+                .client
+                .post(t.url(&format!("/webhooks/chargebee/{}", t.workspace_id)))
+                .header(
+                    "Authorization",
+                    tributary_core::billing::chargebee::authorization(credentials),
+                )
+                .json(&event)
+                .send()
+                .await
+                .expect("POST webhook");
+            support::split(response).await
+        }
+    };
+    let gbp_net = |body: Value| -> i64 {
+        body["data"]
+            .as_array()
+            .expect("commissions")
+            .iter()
+            .filter(|c| c["currency"] == "GBP")
+            .map(|c| c["amount_minor"].as_i64().expect("amount"))
+            .sum()
+    };
+    // The credit note of a 25.00 refund (29.75 with VAT) arrives first.
+    let (status, answer) = deliver(chargebee_fixture("refund"), CREDENTIALS).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    let mut first = chargebee_fixture("first");
+    first["content"]["customer"]["meta_data"]["tributary_click_id"] = json!(click_id);
+    let (status, answer) = deliver(first.clone(), CREDENTIALS).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    let (_, commissions) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(gbp_net(commissions), 2_000 - 500);
+    let (status, answer) = deliver(first, CREDENTIALS).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    let (status, _) = deliver(chargebee_fixture("renewal"), CREDENTIALS).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, commissions) = t.get("/api/v1/commissions?limit=200").await;
+    assert_eq!(gbp_net(commissions), 2_000 - 500 + 2_000);
+    let (status, error) = deliver(
+        chargebee_fixture("cancelled"),
+        "chargebee:wrong-password-here",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "Authorization", "{error}");
+    let (status, answer) = deliver(chargebee_fixture("cancelled"), CREDENTIALS).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+}
+
 on_both_backends!(
     stripe_events_become_commissions_once_in_any_order,
-    paddle_transactions_and_adjustments_become_commissions
+    paddle_transactions_and_adjustments_become_commissions,
+    chargebee_payments_and_credit_notes_become_commissions
 );

@@ -1,6 +1,6 @@
-//! Billing webhooks in (issue 5; docs/BILLING.md): `POST /webhooks/stripe/{workspace_id}` and
-//! `POST /webhooks/paddle/{workspace_id}`, authenticated by the provider's signature rather
-//! than an API key, and `PUT /api/v1/billing/{stripe|paddle}` to set the signing secret.
+//! Billing webhooks in (issue 5; docs/BILLING.md): `POST /webhooks/{stripe,paddle,chargebee}/
+//! {workspace_id}`, authenticated by the provider's signature (Chargebee: basic auth) rather
+//! than an API key, and `PUT /api/v1/billing/{stripe,paddle,chargebee}` to set the secret.
 
 use super::{Caller, parse_json, path_id};
 use crate::error::ApiResult;
@@ -20,8 +20,13 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/webhooks/stripe/{workspace_id}", post(stripe_webhook))
         .route("/webhooks/paddle/{workspace_id}", post(paddle_webhook))
+        .route(
+            "/webhooks/chargebee/{workspace_id}",
+            post(chargebee_webhook),
+        )
         .route("/api/v1/billing/stripe", put(set_stripe))
         .route("/api/v1/billing/paddle", put(set_paddle))
+        .route("/api/v1/billing/chargebee", put(set_chargebee))
 }
 
 async fn stripe_webhook(
@@ -40,6 +45,15 @@ async fn paddle_webhook(
     body: Bytes,
 ) -> ApiResult<Response> {
     webhook(app, Provider::Paddle, &workspace_id, &headers, &body).await
+}
+
+async fn chargebee_webhook(
+    State(app): State<App>,
+    Path(workspace_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    webhook(app, Provider::Chargebee, &workspace_id, &headers, &body).await
 }
 
 async fn webhook(
@@ -75,6 +89,10 @@ async fn set_stripe(State(app): State<App>, caller: Caller, body: Bytes) -> ApiR
 
 async fn set_paddle(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     set_secret(app, caller, Provider::Paddle, &body).await
+}
+
+async fn set_chargebee(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    set_secret(app, caller, Provider::Chargebee, &body).await
 }
 
 async fn set_secret(
