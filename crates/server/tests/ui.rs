@@ -718,6 +718,45 @@ async fn a_click_commission_explains_its_day_of_clicks() {
 }
 
 #[tokio::test]
+async fn a_customer_page_shows_the_conversion_path_and_the_credit() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let customer = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .customer_by_external_id(test.workspace_id, "customer-of-ada-link")
+        .await
+        .expect("query")
+        .expect("the seeded customer");
+    let (_, list) = test.page(&client, "/admin/customers").await;
+    assert!(
+        list.contains(&format!("/admin/customers/{}", customer.id)),
+        "the list links to the page: {list}"
+    );
+    let (status, html) = test
+        .page(&client, &format!("/admin/customers/{}", customer.id))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Conversion path"), "{html}");
+    assert!(html.contains("Ada"), "{html}");
+    assert!(html.contains("100.00%"), "the whole credit: {html}");
+    assert!(html.contains("closer"), "{html}");
+    assert!(html.contains("last touch"), "the model is named: {html}");
+    let (status, _) = test.page(&client, "/admin/customers/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = test
+        .page(
+            &client,
+            "/admin/customers/0190aaaa-0000-7000-8000-000000000000",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn signing_out_ends_the_session() {
     let test = TestApp::start().await;
     let client = test.signed_in("/admin/login", OWNER_EMAIL).await;

@@ -1,25 +1,30 @@
-//! `/admin/customers` and `/admin/events`: what the integration reported, read-only.
+//! `/admin/customers`, a customer's conversion path (`/admin/customers/{id}`) and
+//! `/admin/events`: what the integration reported, read-only.
 
 use super::{Directory, layout};
 use crate::ui::error::UiError;
-use crate::ui::page::{Layout, ListQuery, Pager, paginate, probe, render, when};
+use crate::ui::page::{Fact, Layout, ListQuery, Pager, paginate, probe, render, short_id, when};
 use crate::ui::session::AdminSession;
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use tributary_app::App;
+use tributary_core::CustomerId;
+use tributary_core::multitouch::{self, Attribution, Channel, Model, NoShare, TouchPoint};
 
 pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/customers", get(customers))
+        .route("/admin/customers/{id}", get(customer))
         .route("/admin/events", get(events))
 }
 
 struct CustomerRow {
+    id: String,
     external_id: String,
     partner: String,
     program: String,
@@ -67,6 +72,7 @@ async fn customers(
                     .unwrap_or_default(),
                 bound_at: binding.map(|b| when(b.bound_at)).unwrap_or_default(),
                 created_at: when(customer.created_at),
+                id: customer.id.to_string(),
                 external_id: customer.external_id,
             }
         })
@@ -75,6 +81,153 @@ async fn customers(
         layout: layout("Customers", &admin, "/admin/customers"),
         rows,
         pager,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// One touch on a customer's conversion path.
+struct TouchRow {
+    at: String,
+    partner: String,
+    channel: &'static str,
+    link: String,
+    /// Why it counts or not for the credit.
+    counted: String,
+    share: String,
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/customer.html")]
+struct CustomerPage {
+    layout: Layout,
+    facts: Vec<Fact>,
+    touches: Vec<TouchRow>,
+    why: String,
+}
+
+/// The conversion path: every touch in order, with the credit each partner got and why. The
+/// credit is worked out again from the touches by the attribution model at the moment the
+/// customer was bound (last touch: the program's model today, docs/ATTRIBUTION.md).
+async fn customer(
+    State(app): State<App>,
+    admin: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let id: CustomerId = id.parse().map_err(|_| UiError::not_found("customer"))?;
+    let workspace_id = admin.workspace_id();
+    let mut tx = app.store.read().await?;
+    let customer = tx
+        .customer(workspace_id, id)
+        .await?
+        .ok_or_else(|| UiError::not_found("customer"))?;
+    let touches = tx.touches(customer.id).await?;
+    let mut directory = Directory::load(tx.as_mut(), workspace_id).await?;
+    let binding = customer.binding.clone();
+    let program = match &binding {
+        Some(binding) => tx.program(workspace_id, binding.program_id).await?,
+        None => None,
+    };
+    directory
+        .complete(
+            tx.as_mut(),
+            workspace_id,
+            binding.iter().map(|b| b.program_id).collect(),
+            touches.iter().map(|t| t.partner_id).collect(),
+        )
+        .await?;
+    let mut facts = vec![
+        Fact::new("Customer id", customer.external_id.clone()),
+        Fact::new("First seen", when(customer.created_at)),
+    ];
+    let mut shares = Vec::new();
+    let why = match (&binding, &program) {
+        (Some(binding), Some(program)) => {
+            facts.push(Fact::new("Program", program.name.clone()));
+            facts.push(Fact::new(
+                "Bound to",
+                directory.partner_name(binding.partner_id),
+            ));
+            facts.push(Fact::new("Bound at", when(binding.bound_at)));
+            let attribution = Attribution {
+                model: Model::LastTouch,
+                window_days: program.window_days,
+                precedence: Vec::new(),
+            };
+            let points: Vec<TouchPoint> = touches
+                .iter()
+                .map(|touch| TouchPoint {
+                    id: touch.click_id.clone(),
+                    partner_id: touch.partner_id,
+                    channel: Channel::Link,
+                    at: touch.at,
+                    is_bot: touch.is_bot,
+                })
+                .collect();
+            match multitouch::shares(&attribution, &points, binding.bound_at) {
+                Ok(found) => {
+                    shares = found;
+                    format!(
+                        "{}: the last human click within the program's {}-day window before the first credited event ({}) takes the whole credit; later sales, renewals and refunds follow this binding.",
+                        attribution.model,
+                        program.window_days,
+                        when(binding.bound_at)
+                    )
+                }
+                Err(NoShare::NoTouch | NoShare::OnlyBotTouches | NoShare::OutsideWindow) => {
+                    "the binding came with the event itself (its click id), not from a recorded touch.".into()
+                }
+            }
+        }
+        _ => "not attributed: no human click within a program's window came before its events."
+            .into(),
+    };
+    let window_start = binding
+        .as_ref()
+        .zip(program.as_ref())
+        .map(|(binding, program)| binding.bound_at.minus_days(program.window_days));
+    let rows = touches
+        .iter()
+        .enumerate()
+        .map(|(index, touch)| {
+            let share = shares.iter().find(|share| share.touches.contains(&index));
+            let counted = if touch.is_bot {
+                "no: a bot".to_string()
+            } else if let Some(binding) = &binding {
+                if touch.at > binding.bound_at {
+                    "no: after the binding".into()
+                } else if window_start.is_some_and(|start| touch.at < start) {
+                    "no: outside the window".into()
+                } else {
+                    "yes".into()
+                }
+            } else {
+                "no binding".into()
+            };
+            TouchRow {
+                at: when(touch.at),
+                partner: directory.partner_name(touch.partner_id),
+                channel: Channel::Link.as_str(),
+                link: short_id(touch.link_id),
+                counted,
+                share: share
+                    .map(|s| crate::ui::explain::percent(s.share_bp))
+                    .unwrap_or_default(),
+                role: share
+                    .map(|s| s.role.as_str().to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let page = CustomerPage {
+        layout: layout(
+            &format!("Customer {}", customer.external_id),
+            &admin,
+            "/admin/customers",
+        ),
+        facts,
+        touches: rows,
+        why,
     };
     Ok(render(StatusCode::OK, &page))
 }
