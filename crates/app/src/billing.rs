@@ -210,6 +210,15 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// Processed when the derived event was recorded, ignored (with the reason) when not.
+    fn of((recorded, note): (bool, String)) -> Outcome {
+        if recorded {
+            Outcome::done(note)
+        } else {
+            Outcome::ignored(note)
+        }
+    }
+
     fn done(note: impl Into<String>) -> Outcome {
         Outcome {
             status: "processed",
@@ -269,28 +278,32 @@ async fn apply(
             if let Some(country) = country {
                 lead["metadata"] = json!({"country": country});
             }
-            let mut notes = vec![submit(app, tx, workspace_id, &key("lead"), &lead, now).await?];
+            let (lead_recorded, lead_note) =
+                submit(app, tx, workspace_id, &key("lead"), &lead, now).await?;
+            let mut notes = vec![lead_note];
+            let mut recorded = lead_recorded;
             let mut keys = Vec::new();
             if let Some(sale) = sale {
-                notes.push(
-                    record_sale(
-                        app,
-                        tx,
-                        workspace_id,
-                        provider,
-                        event,
-                        customer,
-                        sale,
-                        false,
-                        now,
-                    )
-                    .await?,
-                );
+                lock_payments(tx, workspace_id, name, &[&sale.invoice]).await?;
+                let (sold, note) = record_sale(
+                    app,
+                    tx,
+                    workspace_id,
+                    provider,
+                    event,
+                    customer,
+                    sale,
+                    false,
+                    now,
+                )
+                .await?;
+                notes.push(note);
+                recorded |= sold;
                 keys.push(sale.invoice.clone());
             }
             Ok(Outcome {
                 payment_keys: keys,
-                ..Outcome::done(notes.join("; "))
+                ..Outcome::of((recorded, notes.join("; ")))
             })
         }
         BillingFact::Paid {
@@ -300,7 +313,15 @@ async fn apply(
             charge,
             payment_intent,
         } => {
-            let note = record_sale(
+            let mut all: Vec<&str> = vec![payment.invoice.as_str()];
+            all.extend(
+                [charge, payment_intent]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+            );
+            lock_payments(tx, workspace_id, name, &all).await?;
+            let (sold, note) = record_sale(
                 app,
                 tx,
                 workspace_id,
@@ -326,28 +347,38 @@ async fn apply(
             }
             Ok(Outcome {
                 payment_keys: keys,
-                ..Outcome::done(note)
+                ..Outcome::of((sold, note))
             })
         }
         BillingFact::Expanded { customer, delta } => {
             let body = json!({"type": "milestone", "milestone": "expanded", "customer_id": customer,
                 "amount_minor": delta.amount_minor, "currency": delta.currency.code(), "occurred_at": at});
-            Ok(Outcome::done(
+            Ok(Outcome::of(
                 submit(app, tx, workspace_id, &key("expanded"), &body, now).await?,
             ))
         }
         BillingFact::Churned { customer } => {
             let body = json!({"type": "milestone", "milestone": "churned", "customer_id": customer,
                 "occurred_at": at});
-            Ok(Outcome::done(
+            Ok(Outcome::of(
                 submit(app, tx, workspace_id, &key("churned"), &body, now).await?,
             ))
         }
         BillingFact::Refunded {
-            invoice, refunded, ..
+            invoice,
+            payment_intent,
+            refunded,
+            ..
         } => {
-            let Some(payment) = tx.provider_payment(workspace_id, name, invoice).await? else {
-                return Ok(Outcome::parked(invoice, "the refund"));
+            let mut candidates: Vec<&str> = vec![invoice.as_str()];
+            candidates.extend(payment_intent.as_deref());
+            lock_payments(tx, workspace_id, name, &candidates).await?;
+            let Some((found_under, payment)) =
+                find_payment(tx, workspace_id, name, &candidates).await?
+            else {
+                // Parked under the payment intent when there is one: every payment records it.
+                let waits = payment_intent.as_deref().unwrap_or(invoice);
+                return Ok(Outcome::parked(waits, "the refund"));
             };
             if refunded.amount_minor <= payment.refunded_minor {
                 return Ok(Outcome::ignored(format!(
@@ -364,18 +395,23 @@ async fn apply(
                 gross,
             );
             let after = net_of_tax(*refunded, payment.net, gross);
-            tx.set_provider_refunded(workspace_id, name, invoice, refunded.amount_minor)
-                .await?;
             let amount = after.amount_minor - before.amount_minor;
             if amount <= 0 {
+                tx.set_provider_refunded(workspace_id, name, &found_under, refunded.amount_minor)
+                    .await?;
                 return Ok(Outcome::ignored("the refund rounds to nothing net of tax"));
             }
             let body = json!({"type": "refund", "customer_id": payment.customer,
                 "invoice_id": payment.invoice, "amount_minor": amount,
                 "currency": payment.net.currency.code(), "occurred_at": at});
-            Ok(Outcome::done(
-                submit(app, tx, workspace_id, &key("refund"), &body, now).await?,
-            ))
+            let (recorded, note) =
+                submit(app, tx, workspace_id, &key("refund"), &body, now).await?;
+            // The running total moves only with what was recorded.
+            if recorded {
+                tx.set_provider_refunded(workspace_id, name, &found_under, refunded.amount_minor)
+                    .await?;
+            }
+            Ok(Outcome::of((recorded, note)))
         }
         BillingFact::Adjusted {
             customer,
@@ -391,7 +427,7 @@ async fn apply(
                 "occurred_at": format_time(*at)});
             // Keyed by the adjustment: its created and updated events record it once.
             let key = format!("{name}:{adjustment}:{kind}");
-            Ok(Outcome::done(
+            Ok(Outcome::of(
                 submit(app, tx, workspace_id, &key, &body, now).await?,
             ))
         }
@@ -400,25 +436,62 @@ async fn apply(
             payment_intent,
             amount,
         } => {
-            let mut found = tx.provider_payment(workspace_id, name, charge).await?;
-            if found.is_none()
-                && let Some(intent) = payment_intent
-            {
-                found = tx.provider_payment(workspace_id, name, intent).await?;
-            }
-            let Some(payment) = found else {
-                return Ok(Outcome::parked(charge, "the dispute"));
+            let mut candidates: Vec<&str> = vec![charge.as_str()];
+            candidates.extend(payment_intent.as_deref());
+            lock_payments(tx, workspace_id, name, &candidates).await?;
+            let Some((_, payment)) = find_payment(tx, workspace_id, name, &candidates).await?
+            else {
+                // Parked under the payment intent when there is one: every payment records it.
+                let waits = payment_intent.as_deref().unwrap_or(charge);
+                return Ok(Outcome::parked(waits, "the dispute"));
             };
             let gross = Money::new(payment.gross_minor, payment.net.currency);
             let net = net_of_tax(*amount, payment.net, gross);
             let body = json!({"type": "chargeback", "customer_id": payment.customer,
                 "invoice_id": payment.invoice, "amount_minor": net.amount_minor,
                 "currency": net.currency.code(), "occurred_at": at});
-            Ok(Outcome::done(
+            Ok(Outcome::of(
                 submit(app, tx, workspace_id, &key("chargeback"), &body, now).await?,
             ))
         }
     }
+}
+
+/// Takes the locks of a payment's keys (sorted, so writers never wait in a cycle): events
+/// about one payment, and a payment with the refunds parked on it, take turns.
+async fn lock_payments(
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    provider: &str,
+    keys: &[&str],
+) -> AppResult<()> {
+    let mut names: Vec<String> = keys
+        .iter()
+        .map(|key| format!("{workspace_id}:{provider}:{key}"))
+        .collect();
+    names.sort();
+    names.dedup();
+    let scoped: Vec<(&str, &str)> = names
+        .iter()
+        .map(|name| ("provider-payment", name.as_str()))
+        .collect();
+    tx.lock_keys(&scoped).await?;
+    Ok(())
+}
+
+/// The first of `keys` a payment was recorded under, with the payment.
+async fn find_payment(
+    tx: &mut dyn Tx,
+    workspace_id: WorkspaceId,
+    provider: &str,
+    keys: &[&str],
+) -> AppResult<Option<(String, ProviderPayment)>> {
+    for key in keys {
+        if let Some(payment) = tx.provider_payment(workspace_id, provider, key).await? {
+            return Ok(Some((key.to_string(), payment)));
+        }
+    }
+    Ok(None)
 }
 
 fn provider_payment(
@@ -451,7 +524,7 @@ async fn record_sale(
     payment: &Payment,
     renewal: bool,
     now: Timestamp,
-) -> AppResult<String> {
+) -> AppResult<(bool, String)> {
     tx.insert_provider_payment(&provider_payment(
         workspace_id,
         provider,
@@ -478,9 +551,11 @@ async fn record_sale(
     .await
 }
 
-/// Ingests one derived event in `tx`; a derived event the API would refuse (a forged click
-/// id, say) is recorded without what is wrong with it, or not at all, and the reason is
-/// returned as the note.
+/// Ingests one derived event in `tx`, inside a savepoint: a derived event the API would
+/// refuse (a malformed field, a click id of another workspace, a key reused with another
+/// body) is rolled back and reported, never retried, so no delivery can block its endpoint.
+/// A click id that is refused is dropped and the event recorded without it. Returns whether
+/// the event was recorded, and a note.
 async fn submit(
     app: &App,
     tx: &mut dyn Tx,
@@ -488,34 +563,59 @@ async fn submit(
     idempotency_key: &str,
     body: &Value,
     now: Timestamp,
-) -> AppResult<String> {
+) -> AppResult<(bool, String)> {
     let what = body["type"].as_str().unwrap_or("event").to_string();
     let mut body = body.clone();
     let mut notes = Vec::new();
-    let request = match ingest::parse_event(&body, now) {
-        Ok(request) => request,
-        Err(AppError::Invalid { message, .. }) => {
-            return Ok(format!("{what} not recorded: {message}"));
-        }
-        Err(other) => return Err(other),
-    };
-    let (request, click) = match ingest::verified_click(app, &request) {
-        Ok(click) => (request, click),
-        Err(_) => {
-            notes.push("its click id is not one of ours, so it was left out".to_string());
-            if let Some(object) = body.as_object_mut() {
-                object.remove("click_id");
+    loop {
+        let has_click = body.get("click_id").is_some_and(|v| !v.is_null());
+        let request = match ingest::parse_event(&body, now) {
+            Ok(request) => request,
+            Err(AppError::Invalid { message, .. }) => {
+                return Ok((false, format!("{what} not recorded: {message}")));
             }
-            (ingest::parse_event(&body, now)?, None)
+            Err(other) => return Err(other),
+        };
+        let click = match ingest::verified_click(app, &request) {
+            Ok(click) => click,
+            Err(_) => {
+                notes.push("its click id is not one of ours, so it was left out".to_string());
+                if let Some(object) = body.as_object_mut() {
+                    object.remove("click_id");
+                }
+                continue;
+            }
+        };
+        let submission = Submission {
+            workspace_id,
+            idempotency_key: idempotency_key.to_string(),
+            request,
+            click,
+        };
+        tx.savepoint().await?;
+        match ingest::ingest_in(tx, &submission, now).await {
+            Ok(_) => {
+                tx.release_savepoint().await?;
+                notes.insert(0, format!("{what} recorded"));
+                return Ok((true, notes.join(", ")));
+            }
+            Err(error @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
+                tx.rollback_to_savepoint().await?;
+                if has_click {
+                    notes.push(format!(
+                        "its click id was refused ({error}), so it was left out"
+                    ));
+                    if let Some(object) = body.as_object_mut() {
+                        object.remove("click_id");
+                    }
+                    continue;
+                }
+                return Ok((false, format!("{what} not recorded: {error}")));
+            }
+            Err(other) => {
+                tx.rollback_to_savepoint().await?;
+                return Err(other);
+            }
         }
-    };
-    let submission = Submission {
-        workspace_id,
-        idempotency_key: idempotency_key.to_string(),
-        request,
-        click,
-    };
-    ingest::ingest_in(tx, &submission, now).await?;
-    notes.insert(0, format!("{what} recorded"));
-    Ok(notes.join(", "))
+    }
 }

@@ -55,6 +55,8 @@ pub enum BillingFact {
         customer: Option<String>,
         /// The invoice or payment the charge paid: the refunded sale's key.
         invoice: String,
+        /// The charge's payment intent, the other key its payment may be recorded under.
+        payment_intent: Option<String>,
         charge: String,
         refunded: Money,
         charged: Money,

@@ -191,6 +191,90 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(event_count(&t).await, 3);
 
+    // A checkout carrying a click of another workspace's link (a visitor controls
+    // client_reference_id) is recorded without the click instead of failing for ever.
+    let (other, _) = tributary_app::admin::create_workspace(
+        &t.app,
+        "Other",
+        "o@other.example",
+        "other-password-1",
+    )
+    .await
+    .expect("another workspace");
+    let other_program = tributary_app::admin::create_program(
+        &t.app,
+        other.id,
+        tributary_app::admin::NewProgram {
+            name: "Other".into(),
+            destination_url: "https://other.example/".into(),
+            currency: None,
+            window_days: None,
+            hold_days: None,
+            min_payout_minor: None,
+            lead_flat_minor: None,
+            sale_percent_bp: None,
+            plan: None,
+        },
+    )
+    .await
+    .expect("program");
+    let other_partner = tributary_app::admin::create_partner(
+        &t.app,
+        other.id,
+        tributary_app::admin::NewPartner {
+            name: "Eve".into(),
+            email: "eve@other.example".into(),
+            archetype: None,
+            payout_email: None,
+            password: None,
+        },
+    )
+    .await
+    .expect("partner");
+    tributary_app::admin::enroll(&t.app, other.id, other_program.id, other_partner.id)
+        .await
+        .expect("enroll");
+    let other_link = tributary_app::admin::create_link(
+        &t.app,
+        other.id,
+        tributary_app::admin::NewLink {
+            program_id: other_program.id,
+            partner_id: other_partner.id,
+            code: Some("eve-link".into()),
+            destination_url: None,
+        },
+    )
+    .await
+    .expect("link");
+    let foreign = tributary_app::clicks::click(
+        &t.app,
+        &other_link,
+        tributary_app::clicks::Visit {
+            ip: "198.51.100.4",
+            user_agent: BROWSER_UA,
+            referrer: None,
+        },
+    )
+    .click_id;
+    let mut stranger = fixture("checkout");
+    stranger["id"] = json!("evt_1QcheckoutForeignClick");
+    stranger["data"]["object"]["customer"] = json!("cus_Stranger");
+    stranger["data"]["object"]["client_reference_id"] = json!(foreign);
+    let (status, answer) = deliver(&t, &stranger, SECRET, None).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("processed")),
+        "{answer}"
+    );
+    assert!(
+        answer["note"]
+            .as_str()
+            .is_some_and(|note| note.contains("left out")),
+        "{answer}"
+    );
+    let (_, events) = t.get("/api/v1/events?limit=200").await;
+    assert_eq!(event_count(&t).await, 4, "{events}");
+
     // The dispute of the whole charge takes the rest back.
     let (status, answer) = deliver(&t, &fixture("dispute"), SECRET, None).await;
     assert_eq!(
@@ -199,7 +283,7 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
         "{answer}"
     );
     assert_eq!(net_commissions(&t).await, 0);
-    assert_eq!(event_count(&t).await, 4);
+    assert_eq!(event_count(&t).await, 5);
     // An unknown workspace has no endpoint.
     let response = t
         .client
@@ -289,7 +373,7 @@ async fn paddle_transactions_and_adjustments_become_commissions(backend: Backend
         .expect("PUT");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     t.clock
-        .set(Timestamp::from_millis(START_MILLIS + 40 * 86_400_000));
+        .set(Timestamp::from_millis(START_MILLIS + 70 * 86_400_000));
     let usd_net = |body: Value| -> i64 {
         body["data"]
             .as_array()
@@ -411,7 +495,7 @@ async fn chargebee_payments_and_credit_notes_become_commissions(backend: Backend
         .expect("PUT");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     t.clock
-        .set(Timestamp::from_millis(START_MILLIS + 40 * 86_400_000));
+        .set(Timestamp::from_millis(START_MILLIS + 70 * 86_400_000));
     let deliver = |event: Value, credentials: &'static str| {
         let t = &t;
         async move {

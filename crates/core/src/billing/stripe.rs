@@ -305,6 +305,7 @@ fn charge_refunded(charge: &Value) -> BillingFact {
         (Ok(refunded), Ok(charged)) if refunded.amount_minor > 0 => BillingFact::Refunded {
             customer: id_of(&charge["customer"]),
             invoice,
+            payment_intent: id_of(&charge["payment_intent"]),
             charge: id,
             refunded,
             charged,
@@ -318,6 +319,10 @@ fn dispute(dispute: &Value) -> BillingFact {
     let Some(charge) = id_of(&dispute["charge"]) else {
         return BillingFact::Ignored("a dispute without a charge".into());
     };
+    // An inquiry (`warning_needs_response`, ...) moves no money: only a chargeback claws back.
+    if text(&dispute["status"]).is_some_and(|status| status.starts_with("warning_")) {
+        return BillingFact::Ignored("an inquiry, not a chargeback".into());
+    }
     match money(
         dispute["amount"].as_i64().unwrap_or(0),
         &dispute["currency"],

@@ -189,6 +189,7 @@ fn refunds_and_disputes_name_the_charge() {
         BillingFact::Refunded {
             customer: Some("cus_Alpha".into()),
             invoice: "in_First".into(),
+            payment_intent: Some("pi_First".into()),
             charge: "ch_First".into(),
             refunded: eur(5_950),
             charged: eur(11_900),
@@ -202,6 +203,11 @@ fn refunds_and_disputes_name_the_charge() {
             amount: eur(11_900),
         }
     );
+    let inquiry = fixture("dispute_created").replace("needs_response", "warning_needs_response");
+    assert!(matches!(
+        read(inquiry.as_bytes()).expect("read").fact,
+        BillingFact::Ignored(reason) if reason.contains("inquiry")
+    ));
     // Half the gross refunded is half the net sale.
     assert_eq!(net_of_tax(eur(5_950), eur(10_000), eur(11_900)), eur(5_000));
     assert_eq!(
