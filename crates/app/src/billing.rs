@@ -8,7 +8,9 @@
 use crate::ingest::{self, Submission, format_time};
 use crate::{App, AppError, AppResult};
 use serde_json::{Value, json};
-use tributary_core::billing::{self, BillingFact, Payment, ProviderEvent, net_of_tax};
+use tributary_core::billing::{
+    self, BillingFact, Payment, ProviderEvent, net_of_tax, refund_increment,
+};
 use tributary_core::*;
 use tributary_store::{ProviderEventRecord, ProviderPayment, Tx};
 
@@ -388,14 +390,13 @@ async fn apply(
                 )));
             }
             let gross = Money::new(payment.gross_minor, payment.net.currency);
-            // Each total rounded once; the refund is the difference, so totals stay exact.
-            let before = net_of_tax(
+            let amount = refund_increment(
                 Money::new(payment.refunded_minor, refunded.currency),
+                *refunded,
                 payment.net,
                 gross,
-            );
-            let after = net_of_tax(*refunded, payment.net, gross);
-            let amount = after.amount_minor - before.amount_minor;
+            )
+            .amount_minor;
             if amount <= 0 {
                 tx.set_provider_refunded(workspace_id, name, &found_under, refunded.amount_minor)
                     .await?;

@@ -96,6 +96,15 @@ pub fn net_of_tax(refunded: Money, net: Money, gross: Money) -> Money {
     Money::new(exact.min(net.amount_minor), net.currency)
 }
 
+/// What a cumulative refund total moving from `before` to `after` (with tax) takes off a sale
+/// of `net` paid `gross`: each total converted by [`net_of_tax`] and the difference taken, so
+/// partial refunds add up to exactly what the whole refund would.
+pub fn refund_increment(before: Money, after: Money, net: Money, gross: Money) -> Money {
+    let before = net_of_tax(before, net, gross);
+    let after = net_of_tax(after, net, gross);
+    Money::new(after.amount_minor - before.amount_minor, net.currency)
+}
+
 /// A payment of a sale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {

@@ -3,7 +3,7 @@
 //! with previous attributes, charge, dispute) read into facts.
 
 use super::*;
-use crate::billing::net_of_tax;
+use crate::billing::{net_of_tax, refund_increment};
 
 const SECRET: &str = "whsec_test_secret";
 
@@ -215,6 +215,19 @@ fn refunds_and_disputes_name_the_charge() {
         eur(10_000)
     );
     assert_eq!(net_of_tax(eur(1), eur(10_000), eur(11_900)), eur(1));
+    // Two partial refunds of 29.75 add up to the 50.00 the whole 59.50 takes off.
+    let first = refund_increment(eur(0), eur(2_975), eur(10_000), eur(11_900));
+    let second = refund_increment(eur(2_975), eur(5_950), eur(10_000), eur(11_900));
+    assert_eq!((first, second), (eur(2_500), eur(2_500)));
+    // Odd cents: each total is rounded once, the parts still sum to the whole.
+    let parts: i64 = [(0, 1), (1, 2), (2, 3)]
+        .iter()
+        .map(|&(a, b)| refund_increment(eur(a), eur(b), eur(10_000), eur(11_900)).amount_minor)
+        .sum();
+    assert_eq!(
+        parts,
+        net_of_tax(eur(3), eur(10_000), eur(11_900)).amount_minor
+    );
 }
 
 #[test]
