@@ -66,12 +66,13 @@ async fn event_count(t: &TestApp) -> usize {
     events["data"].as_array().map_or(0, Vec::len)
 }
 
-async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
-    let t = TestApp::start_on(backend).await;
+/// A program paying 20 % of sales in `currency`, a partner with the link `code`, and a
+/// visitor's click on it; returns the click id.
+async fn partner_with_a_click(t: &TestApp, currency: &str, name: &str, code: &str) -> String {
     let (status, program) = t
         .post(
             "/api/v1/programs",
-            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "EUR",
+            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": currency,
                     "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
         )
         .await;
@@ -79,7 +80,7 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
     let (_, partner) = t
         .post(
             "/api/v1/partners",
-            &json!({"name": "Ada", "email": "ada@partners.example"}),
+            &json!({"name": name, "email": format!("{code}@partners.example")}),
         )
         .await;
     t.post(
@@ -87,14 +88,16 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
         &json!({"program_id": id(&program), "partner_id": id(&partner)}),
     )
     .await;
-    t.post(
-        "/api/v1/links",
-        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "ada"}),
-    )
-    .await;
+    let (status, link) = t
+        .post(
+            "/api/v1/links",
+            &json!({"program_id": id(&program), "partner_id": id(&partner), "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
     let response = t
         .client
-        .get(t.url("/r/ada"))
+        .get(t.url(&format!("/r/{code}")))
         .header("User-Agent", BROWSER_UA)
         .send()
         .await
@@ -102,29 +105,36 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
     let location = response.headers()["location"].to_str().expect("location");
     let click_id = location.rsplit("tclid=").next().expect("click").to_string();
     t.app.clicks.flush().await;
+    click_id
+}
+
+/// `PUT /api/v1/billing/{provider}`; the status.
+async fn set_secret(t: &TestApp, provider: &str, secret: &str) -> StatusCode {
+    t.client
+        .put(t.url(&format!("/api/v1/billing/{provider}")))
+        .bearer_auth(&t.key)
+        .json(&json!({"signing_secret": secret}))
+        .send()
+        .await
+        .expect("PUT")
+        .status()
+}
+
+async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
+    let t = TestApp::start_on(backend).await;
+    let click_id = partner_with_a_click(&t, "EUR", "Ada", "ada").await;
 
     // Without a secret, the endpoint does not exist for this workspace.
     let (status, _) = deliver(&t, &fixture("invoice"), SECRET, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = t
-        .client
-        .put(t.url("/api/v1/billing/stripe"))
-        .bearer_auth(&t.key)
-        .json(&json!({"signing_secret": "not-a-secret"}))
-        .send()
-        .await
-        .map(|r| (r.status(), r))
-        .expect("PUT");
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
-    let response = t
-        .client
-        .put(t.url("/api/v1/billing/stripe"))
-        .bearer_auth(&t.key)
-        .json(&json!({"signing_secret": SECRET}))
-        .send()
-        .await
-        .expect("PUT");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        set_secret(&t, "stripe", "not-a-secret").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        set_secret(&t, "stripe", SECRET).await,
+        StatusCode::NO_CONTENT
+    );
 
     // Everything is delivered on January 10, after it happened, and out of order.
     t.clock
@@ -330,48 +340,11 @@ async fn deliver_paddle(t: &TestApp, event: &Value, secret: &str) -> (StatusCode
 async fn paddle_transactions_and_adjustments_become_commissions(backend: Backend) {
     const PADDLE_SECRET: &str = "pdl_ntfset_01hv_test_secret_key";
     let t = TestApp::start_on(backend).await;
-    let (_, program) = t
-        .post(
-            "/api/v1/programs",
-            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "USD",
-                    "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
-        )
-        .await;
-    let (_, partner) = t
-        .post(
-            "/api/v1/partners",
-            &json!({"name": "Bo", "email": "bo@partners.example"}),
-        )
-        .await;
-    t.post(
-        "/api/v1/enrollments",
-        &json!({"program_id": id(&program), "partner_id": id(&partner)}),
-    )
-    .await;
-    t.post(
-        "/api/v1/links",
-        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "bo-link"}),
-    )
-    .await;
-    let response = t
-        .client
-        .get(t.url("/r/bo-link"))
-        .header("User-Agent", BROWSER_UA)
-        .send()
-        .await
-        .expect("redirect");
-    let location = response.headers()["location"].to_str().expect("location");
-    let click_id = location.rsplit("tclid=").next().expect("click").to_string();
-    t.app.clicks.flush().await;
-    let response = t
-        .client
-        .put(t.url("/api/v1/billing/paddle"))
-        .bearer_auth(&t.key)
-        .json(&json!({"signing_secret": PADDLE_SECRET}))
-        .send()
-        .await
-        .expect("PUT");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let click_id = partner_with_a_click(&t, "USD", "Bo", "bo-link").await;
+    assert_eq!(
+        set_secret(&t, "paddle", PADDLE_SECRET).await,
+        StatusCode::NO_CONTENT
+    );
     t.clock
         .set(Timestamp::from_millis(START_MILLIS + 70 * 86_400_000));
     let usd_net = |body: Value| -> i64 {
@@ -452,48 +425,11 @@ fn chargebee_fixture(name: &str) -> Value {
 async fn chargebee_payments_and_credit_notes_become_commissions(backend: Backend) {
     const CREDENTIALS: &str = "chargebee:a-long-webhook-password";
     let t = TestApp::start_on(backend).await;
-    let (_, program) = t
-        .post(
-            "/api/v1/programs",
-            &json!({"name": "SaaS", "destination_url": "https://saas.example/", "currency": "GBP",
-                    "window_days": 30, "hold_days": 30, "min_payout_minor": 500, "sale_percent_bp": 2000}),
-        )
-        .await;
-    let (_, partner) = t
-        .post(
-            "/api/v1/partners",
-            &json!({"name": "Cy", "email": "cy@partners.example"}),
-        )
-        .await;
-    t.post(
-        "/api/v1/enrollments",
-        &json!({"program_id": id(&program), "partner_id": id(&partner)}),
-    )
-    .await;
-    t.post(
-        "/api/v1/links",
-        &json!({"program_id": id(&program), "partner_id": id(&partner), "code": "cy-link"}),
-    )
-    .await;
-    let response = t
-        .client
-        .get(t.url("/r/cy-link"))
-        .header("User-Agent", BROWSER_UA)
-        .send()
-        .await
-        .expect("redirect");
-    let location = response.headers()["location"].to_str().expect("location");
-    let click_id = location.rsplit("tclid=").next().expect("click").to_string();
-    t.app.clicks.flush().await;
-    let response = t
-        .client
-        .put(t.url("/api/v1/billing/chargebee"))
-        .bearer_auth(&t.key)
-        .json(&json!({"signing_secret": CREDENTIALS}))
-        .send()
-        .await
-        .expect("PUT");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let click_id = partner_with_a_click(&t, "GBP", "Cy", "cy-link").await;
+    assert_eq!(
+        set_secret(&t, "chargebee", CREDENTIALS).await,
+        StatusCode::NO_CONTENT
+    );
     t.clock
         .set(Timestamp::from_millis(START_MILLIS + 70 * 86_400_000));
     let deliver = |event: Value, credentials: &'static str| {
