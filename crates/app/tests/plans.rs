@@ -219,6 +219,33 @@ impl World {
         jobs::run_due(&self.app).await.expect("jobs");
     }
 
+    /// Replays the current plans over all history up to `to`, with the amount of every
+    /// (source, rule) that is not zero.
+    async fn replay_current(
+        &self,
+        to: Timestamp,
+    ) -> (
+        tributary_app::replay::ReplayReport,
+        BTreeMap<(Source, String), i64>,
+    ) {
+        let report = replay(
+            self.app.store.as_ref(),
+            &ReplayRequest {
+                workspace_id: self.ws,
+                program_id: self.program_id,
+                proposed: None,
+                from: Timestamp::from_millis(0),
+                to,
+                keep_keys: true,
+            },
+        )
+        .await
+        .expect("replay");
+        let mut replayed = report.current.keys.clone();
+        replayed.retain(|_, amount| *amount != 0);
+        (report, replayed)
+    }
+
     /// Net posted per (source, rule): an event, a day's clicks or a bonus period.
     async fn ledger_keys(&self) -> BTreeMap<(Source, String), i64> {
         let mut tx = self.app.store.read().await.expect("read");
@@ -378,21 +405,7 @@ async fn replay_of_the_current_plans_reproduces_the_ledger(backend: Backend) {
     world.run_jobs().await;
 
     let ledger = world.ledger_keys().await;
-    let report = replay(
-        world.app.store.as_ref(),
-        &ReplayRequest {
-            workspace_id: world.ws,
-            program_id: world.program_id,
-            proposed: None,
-            from: Timestamp::from_millis(0),
-            to: world.app.now(),
-            keep_keys: true,
-        },
-    )
-    .await
-    .expect("replay");
-    let mut replayed = report.current.keys.clone();
-    replayed.retain(|_, amount| *amount != 0);
+    let (report, replayed) = world.replay_current(world.app.now()).await;
     // The history exercised what it should.
     let rules: std::collections::BTreeSet<&str> = ledger
         .keys()
@@ -645,21 +658,7 @@ async fn engagement_gates_approval_and_voids_with_the_reason(backend: Backend) {
     assert_eq!(after.len(), now.len());
     // Replay knows the void too: the late activation came after the deadline.
     let ledger = world.ledger_keys().await;
-    let report = replay(
-        world.app.store.as_ref(),
-        &ReplayRequest {
-            workspace_id: world.ws,
-            program_id: world.program_id,
-            proposed: None,
-            from: Timestamp::from_millis(0),
-            to: world.app.now(),
-            keep_keys: true,
-        },
-    )
-    .await
-    .expect("replay");
-    let mut replayed = report.current.keys.clone();
-    replayed.retain(|_, amount| *amount != 0);
+    let (_, replayed) = world.replay_current(world.app.now()).await;
     assert_eq!(
         ledger.len(),
         1,
@@ -862,21 +861,7 @@ async fn clicks_are_paid_per_day_without_bots_and_a_recount_posts_the_difference
 
     // Replay reads the same daily counts and pays the same, key by key.
     let ledger = world.ledger_keys().await;
-    let report = replay(
-        world.app.store.as_ref(),
-        &ReplayRequest {
-            workspace_id: world.ws,
-            program_id: world.program_id,
-            proposed: None,
-            from: Timestamp::from_millis(0),
-            to: day(32),
-            keep_keys: true,
-        },
-    )
-    .await
-    .expect("replay");
-    let mut replayed = report.current.keys.clone();
-    replayed.retain(|_, amount| *amount != 0);
+    let (report, replayed) = world.replay_current(day(32)).await;
     assert_eq!(replayed.len(), ledger.len());
     assert_eq!(replayed.values().sum::<i64>(), ledger.values().sum::<i64>());
     assert_eq!(report.current.total_minor, 100 + 15 + 10);

@@ -8,7 +8,8 @@ pub mod chargebee;
 pub mod paddle;
 pub mod stripe;
 
-use crate::{Money, Timestamp};
+use crate::{Currency, Money, Timestamp};
+use serde_json::Value;
 
 /// One provider event, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +117,20 @@ pub struct Payment {
     /// the sale in the ratio `amount / gross`.
     pub gross: Money,
     pub country: Option<String>,
+}
+
+/// A non-empty string field of a provider's JSON.
+fn text(value: &Value) -> Option<String> {
+    value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A currency code field, in either case, as Tributary supports it.
+fn currency(value: &Value) -> Result<Currency, String> {
+    let code = value
+        .as_str()
+        .ok_or_else(|| "no currency".to_string())?
+        .to_ascii_uppercase();
+    Currency::parse(&code).map_err(|_| format!("currency {code} is not supported"))
 }
 
 /// Why a webhook was refused before anything was read.

@@ -2,8 +2,8 @@
 //! given a user name and password) and the events Tributary uses, read into [`BillingFact`]s.
 //! Amounts are integers of minor units, times are Unix seconds.
 
-use super::{BillingFact, Payment, ProviderEvent, WebhookError};
-use crate::{Currency, Money, Timestamp};
+use super::{BillingFact, Payment, ProviderEvent, WebhookError, currency, text};
+use crate::{Money, Timestamp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -65,15 +65,6 @@ pub fn read(body: &[u8]) -> Result<ProviderEvent, WebhookError> {
         occurred_at: Timestamp::from_millis(occurred.saturating_mul(1_000)),
         fact,
     })
-}
-
-fn text(value: &Value) -> Option<String> {
-    value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn currency(value: &Value) -> Result<Currency, String> {
-    let code = value.as_str().unwrap_or("").to_ascii_uppercase();
-    Currency::parse(&code).map_err(|_| format!("currency {code} is not supported"))
 }
 
 /// The click id a checkout left on the subscription or customer: `meta_data` or the custom

@@ -2,9 +2,9 @@
 //! into [`BillingFact`]s. Paddle sends amounts as strings of minor units and times as RFC 3339
 //! in UTC.
 
-use super::{BillingFact, Payment, ProviderEvent, WebhookError};
+use super::{BillingFact, Payment, ProviderEvent, WebhookError, currency, text};
 use crate::period::parse_date;
-use crate::{Currency, Money, Timestamp};
+use crate::{Money, Timestamp};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -125,18 +125,9 @@ pub fn read(body: &[u8]) -> Result<ProviderEvent, WebhookError> {
     })
 }
 
-fn text(value: &Value) -> Option<String> {
-    value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 /// A Paddle amount: a string of minor units.
 fn minor(value: &Value) -> Option<i64> {
     value.as_str()?.parse().ok()
-}
-
-fn currency(value: &Value) -> Result<Currency, String> {
-    let code = value.as_str().unwrap_or("").to_ascii_uppercase();
-    Currency::parse(&code).map_err(|_| format!("currency {code} is not supported"))
 }
 
 fn transaction(transaction: &Value) -> BillingFact {

@@ -2,8 +2,8 @@
 //! [`BillingFact`]s. Field names follow Stripe's API reference; where API versions differ
 //! (an invoice's tax and charge), both shapes are read.
 
-use super::{BillingFact, Payment, ProviderEvent, WebhookError};
-use crate::{Currency, Money, Timestamp};
+use super::{BillingFact, Payment, ProviderEvent, WebhookError, currency, text};
+use crate::{Money, Timestamp};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -116,23 +116,13 @@ pub fn read(body: &[u8]) -> Result<ProviderEvent, WebhookError> {
     })
 }
 
-fn text(value: &Value) -> Option<String> {
-    value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 /// A string field, or the `id` of an expanded object.
 fn id_of(value: &Value) -> Option<String> {
     text(value).or_else(|| text(&value["id"]))
 }
 
-fn money(minor: i64, currency: &Value) -> Result<Money, String> {
-    let code = currency
-        .as_str()
-        .ok_or_else(|| "no currency".to_string())?
-        .to_ascii_uppercase();
-    Currency::parse(&code)
-        .map(|currency| Money::new(minor, currency))
-        .map_err(|_| format!("currency {code} is not supported"))
+fn money(minor: i64, code: &Value) -> Result<Money, String> {
+    currency(code).map(|currency| Money::new(minor, currency))
 }
 
 fn checkout(session: &Value) -> BillingFact {

@@ -3,6 +3,7 @@
 //! subscription) read into facts.
 
 use super::*;
+use crate::Currency;
 
 fn fixture(name: &str) -> &'static str {
     match name {

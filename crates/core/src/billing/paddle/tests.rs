@@ -3,6 +3,7 @@
 //! subscription) read into facts.
 
 use super::*;
+use crate::Currency;
 
 const SECRET: &str = "pdl_ntfset_01test_secret";
 

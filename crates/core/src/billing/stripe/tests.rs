@@ -3,6 +3,7 @@
 //! with previous attributes, charge, dispute) read into facts.
 
 use super::*;
+use crate::Currency;
 use crate::billing::{net_of_tax, refund_increment};
 
 const SECRET: &str = "whsec_test_secret";
