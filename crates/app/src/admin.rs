@@ -4,6 +4,7 @@ use crate::{App, AppError, AppResult, new_uuid};
 use rand::Rng;
 use serde::Deserialize;
 use tributary_core::attribution::MAX_WINDOW_DAYS;
+use tributary_core::multitouch::Settings;
 use tributary_core::plan::Plan;
 use tributary_core::*;
 use tributary_store::{
@@ -137,6 +138,10 @@ pub struct NewProgram {
     /// A whole plan (see `tributary_core::plan`); replaces the two fields above.
     #[serde(default)]
     pub plan: Option<Plan>,
+    /// The attribution model and channel precedence; the defaults are last touch and
+    /// manual > deal > coupon > link = referral.
+    #[serde(default)]
+    pub attribution: Option<Settings>,
 }
 
 pub async fn create_program(
@@ -189,6 +194,8 @@ pub async fn create_program(
         .unwrap_or_else(|| Plan::simple(lead_flat, sale_rate));
     plan.validate()
         .map_err(|error| AppError::invalid(&format!("plan.{}", error.path), error.message))?;
+    let attribution = input.attribution.unwrap_or_default();
+    validate_attribution(&attribution)?;
     let now = app.now();
     let program_id = ProgramId(new_uuid());
     let version = PlanVersion {
@@ -212,6 +219,7 @@ pub async fn create_program(
         hold_days,
         min_payout_minor,
         plan_version_id: version.id,
+        attribution,
         created_at: now,
     };
     let mut tx = app.store.write().await?;
@@ -228,6 +236,32 @@ pub async fn create_program(
     )
     .await?;
     tx.commit().await?;
+    Ok(program)
+}
+
+fn validate_attribution(settings: &Settings) -> AppResult<()> {
+    settings
+        .validate()
+        .map_err(|(field, message)| AppError::invalid(&format!("attribution.{field}"), message))
+}
+
+/// Replaces a program's attribution model and precedence. Customers already bound keep
+/// their credit: the settings decide only customers not yet credited.
+pub async fn set_attribution(
+    app: &App,
+    workspace_id: WorkspaceId,
+    program_id: ProgramId,
+    settings: Settings,
+) -> AppResult<Program> {
+    validate_attribution(&settings)?;
+    let mut tx = app.store.write().await?;
+    let mut program = tx
+        .program(workspace_id, program_id)
+        .await?
+        .ok_or(AppError::NotFound("program"))?;
+    tx.set_program_attribution(program_id, &settings).await?;
+    tx.commit().await?;
+    program.attribution = settings;
     Ok(program)
 }
 

@@ -577,12 +577,13 @@ async fn submit(
             }
             Err(other) => return Err(other),
         };
-        let click = match ingest::verified_click(app, &request) {
-            Ok(click) => click,
+        let clicks = match ingest::verified_clicks(app, &request) {
+            Ok(clicks) => clicks,
             Err(_) => {
                 notes.push("its click id is not one of ours, so it was left out".to_string());
                 if let Some(object) = body.as_object_mut() {
                     object.remove("click_id");
+                    object.remove("click_ids");
                 }
                 continue;
             }
@@ -591,7 +592,7 @@ async fn submit(
             workspace_id,
             idempotency_key: idempotency_key.to_string(),
             request,
-            click,
+            clicks,
         };
         tx.savepoint().await?;
         match ingest::ingest_in(tx, &submission, now).await {

@@ -184,6 +184,7 @@ pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
             link_id: link.id,
             at: now,
             is_bot,
+            referral: false,
         },
         random,
     );

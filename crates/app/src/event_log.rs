@@ -115,7 +115,7 @@ impl EventSink for NatsLog {
 
     async fn submit_event(&self, app: &App, event: Validated<'_>) -> AppResult<Ingested> {
         ingest::validate_idempotency_key(event.idempotency_key)?;
-        ingest::verified_click(app, &event.request)?;
+        ingest::verified_clicks(app, &event.request)?;
         // Already processed: answer as the store would (replay, or 409 for another body).
         // Best effort: the edge keeps accepting events while the database is away.
         let existing = async {
@@ -468,13 +468,13 @@ async fn apply_event(app: &App, payload: &[u8]) -> AppResult<()> {
             message: format!("unreadable logged event: {error}"),
         })?;
     let request = ingest::parse_event(&logged.body, Timestamp::from_millis(logged.received_at))?;
-    let click = ingest::verified_click(app, &request)?;
+    let clicks = ingest::verified_clicks(app, &request)?;
     app.ingest_queue
         .submit(Submission {
             workspace_id: logged.workspace_id,
             idempotency_key: logged.idempotency_key,
             request,
-            click,
+            clicks,
         })
         .await?;
     Ok(())

@@ -5,22 +5,28 @@
 use crate::posting::converge_customer;
 use crate::{App, AppError, AppResult, new_uuid};
 use serde_json::{Map, Value, json};
-use tributary_core::attribution::{self, Binding, Credit, Touch};
+use tributary_core::attribution::{self, Binding, BoundShare, Credit, Touch, bound_credits};
 use tributary_core::clickid;
 use tributary_core::event::{
     EventFacts, EventKind, MAX_AMOUNT_MINOR, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
 };
+use tributary_core::multitouch::Channel;
 use tributary_core::*;
-use tributary_store::{CommissionRecord, Customer, EventRecord, Tx};
+use tributary_store::{CommissionRecord, Customer, EventRecord, Program, Tx};
 
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// Events may be reported up to this far ahead of the server clock (clock skew).
 pub const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
 
-const FIELDS: [&str; 10] = [
+/// Earlier click ids an event may carry besides `click_id` (the visitor's touch history the
+/// site snippet keeps).
+pub const MAX_CLICK_IDS: usize = 10;
+
+const FIELDS: [&str; 11] = [
     "type",
     "customer_id",
     "click_id",
+    "click_ids",
     "coupon",
     "amount_minor",
     "currency",
@@ -35,6 +41,10 @@ const FIELDS: [&str; 10] = [
 pub struct EventRequest {
     pub facts: EventFacts,
     pub metadata_json: Option<String>,
+    /// The coupon code the customer used, in upper case (coupons match without case).
+    pub coupon: Option<String>,
+    /// Earlier click ids of the same visitor (their touches before `click_id`).
+    pub click_ids: Vec<String>,
     /// SHA-256 of the canonical body.
     pub request_hash: String,
 }
@@ -122,6 +132,25 @@ pub fn parse_event(body: &Value, now: Timestamp) -> AppResult<EventRequest> {
     let invoice_id = text_field(object, "invoice_id", MAX_EXTERNAL_ID_LEN)?;
     let milestone = text_field(object, "milestone", 64)?;
     let coupon = text_field(object, "coupon", 64)?;
+    let click_ids = match object.get("click_ids") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) if items.len() <= MAX_CLICK_IDS => items
+            .iter()
+            .map(|item| match item {
+                Value::String(text) if !text.is_empty() && text.len() <= 128 => Ok(text.clone()),
+                _ => Err(AppError::invalid(
+                    "click_ids",
+                    "click_ids holds click ids (strings of 1 to 128 bytes)",
+                )),
+            })
+            .collect::<AppResult<Vec<String>>>()?,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "click_ids",
+                format!("click_ids is an array of at most {MAX_CLICK_IDS} click ids"),
+            ));
+        }
+    };
 
     let amount_minor = match object.get("amount_minor") {
         None | Some(Value::Null) => None,
@@ -253,6 +282,8 @@ pub fn parse_event(body: &Value, now: Timestamp) -> AppResult<EventRequest> {
             milestone: milestone.map(str::to_string),
         },
         metadata_json,
+        coupon: coupon.map(|code| code.trim().to_ascii_uppercase()),
+        click_ids,
         request_hash,
     })
 }
@@ -318,29 +349,38 @@ pub async fn ingest(
     request: EventRequest,
 ) -> AppResult<Ingested> {
     validate_idempotency_key(idempotency_key)?;
-    let click = verified_click(app, &request)?;
+    let clicks = verified_clicks(app, &request)?;
     app.ingest_queue
         .submit(Submission {
             workspace_id,
             idempotency_key: idempotency_key.to_string(),
             request,
-            click,
+            clicks,
         })
         .await
 }
 
-/// The facts of the event's `click_id`, checked against the server's key (its MAC alone:
-/// the click row itself may not be written yet).
-pub fn verified_click(app: &App, request: &EventRequest) -> AppResult<Option<clickid::ClickFacts>> {
-    request
+/// The facts of the event's `click_id` and `click_ids`, checked against the server's key
+/// (their MAC alone: the click rows themselves may not be written yet).
+pub fn verified_clicks(
+    app: &App,
+    request: &EventRequest,
+) -> AppResult<Vec<(String, clickid::ClickFacts)>> {
+    let mut out = Vec::new();
+    for (field, text) in request
         .facts
         .click_id
-        .as_deref()
-        .map(|text| {
-            clickid::decode(&app.secrets.click_key, text)
-                .map_err(|error| AppError::invalid("click_id", error.to_string()))
-        })
-        .transpose()
+        .iter()
+        .map(|text| ("click_id", text))
+        .chain(request.click_ids.iter().map(|text| ("click_ids", text)))
+    {
+        let facts = clickid::decode(&app.secrets.click_key, text)
+            .map_err(|error| AppError::invalid(field, error.to_string()))?;
+        if out.iter().all(|(known, _)| known != text) {
+            out.push((text.clone(), facts));
+        }
+    }
+    Ok(out)
 }
 
 /// The answer to a request whose key was stored before: the first answer again for the same
@@ -363,8 +403,8 @@ pub struct Submission {
     pub workspace_id: WorkspaceId,
     pub idempotency_key: String,
     pub request: EventRequest,
-    /// The verified click id's facts, when the event carried one.
-    pub click: Option<clickid::ClickFacts>,
+    /// The verified click ids the event carried, with their facts.
+    pub clicks: Vec<(String, clickid::ClickFacts)>,
 }
 
 /// The `(scope, key)` locks an event's ingestion takes: its idempotency key and its
@@ -394,7 +434,6 @@ pub async fn ingest_in(
     let workspace_id = submission.workspace_id;
     let idempotency_key = submission.idempotency_key.as_str();
     let request = &submission.request;
-    let click = submission.click;
     // Where writers run side by side (PostgreSQL), requests with one key, and events of one
     // customer, take turns: the second sees what the first committed. (The group committer
     // usually holds both already; then these cost nothing.)
@@ -427,8 +466,9 @@ pub async fn ingest_in(
         }
     };
 
-    // A click id becomes a touch of this customer (the click row itself may not exist yet).
-    if let Some(facts) = click {
+    // A click id, and a coupon tied to a partner, become touches of this customer (the click
+    // row itself may not exist yet).
+    for (click_id, facts) in &submission.clicks {
         let link = tx.link(workspace_id, facts.link_id).await?.ok_or_else(|| {
             AppError::invalid(
                 "click_id",
@@ -436,12 +476,34 @@ pub async fn ingest_in(
             )
         })?;
         let touch = Touch {
-            click_id: request.facts.click_id.clone().unwrap_or_default(),
-            link_id: link.id,
+            id: click_id.clone(),
+            channel: if facts.referral {
+                Channel::Referral
+            } else {
+                Channel::Link
+            },
+            link_id: Some(link.id),
             partner_id: link.partner_id,
             program_id: link.program_id,
             at: facts.at,
             is_bot: facts.is_bot,
+            detail: facts.referral.then(|| link.code.clone()),
+        };
+        tx.insert_touch(customer.id, &touch).await?;
+    }
+    if let Some(code) = &request.coupon
+        && let Some(coupon) = tx.coupon(workspace_id, code).await?
+    {
+        // One touch per coupon and customer: its first use.
+        let touch = Touch {
+            id: format!("coupon:{code}"),
+            channel: Channel::Coupon,
+            link_id: None,
+            partner_id: coupon.partner_id,
+            program_id: coupon.program_id,
+            at: request.facts.occurred_at,
+            is_bot: false,
+            detail: Some(code.clone()),
         };
         tx.insert_touch(customer.id, &touch).await?;
     }
@@ -449,8 +511,11 @@ pub async fn ingest_in(
     // Attribution reads only the customer and its touches, so it runs before the event is
     // stored: the row is written once with its credit, and (when nothing is owed) with its
     // final answer too.
-    let attributed = attribute(tx, &customer, &request.facts).await?;
-    let credit = attributed.as_ref().ok().map(|(credit, _)| credit);
+    let attributed = attribute(tx, &customer, &request.facts, now).await?;
+    let lead = attributed
+        .as_ref()
+        .ok()
+        .and_then(|attributed| attributed.credits.first());
     let event_id = EventId(new_uuid());
     let mut record = EventRecord {
         id: event_id,
@@ -460,16 +525,15 @@ pub async fn ingest_in(
         customer_id: customer.id,
         facts: request.facts.clone(),
         metadata_json: request.metadata_json.clone(),
-        partner_id: credit.map(|credit| credit.partner_id),
-        link_id: credit.and_then(|credit| credit.link_id),
+        partner_id: lead.map(|credit| credit.partner_id),
+        link_id: lead.and_then(|credit| credit.link_id),
         response_json: "{}".into(),
         received_at: now,
     };
-    let (credit, program) = match &attributed {
-        Ok((credit, program)) => (credit, program),
+    let attributed = match attributed {
+        Ok(attributed) => attributed,
         Err(reason) => {
-            record.response_json =
-                response_json(&record, &customer, None, Some(reason.clone()), &[]);
+            record.response_json = response_json(&record, &customer, &[], Some(reason), &[]);
             tx.insert_event(&record).await?;
             return Ok(Ingested {
                 response_json: record.response_json,
@@ -480,21 +544,22 @@ pub async fn ingest_in(
     };
     tx.insert_event(&record).await?;
     let mut bound = customer.clone();
-    if bound.binding.is_none() {
-        let binding = Binding {
-            partner_id: credit.partner_id,
-            program_id: credit.program_id,
-            link_id: credit.link_id,
-            click_id: credit.click_id.clone(),
-            touched_at: credit.touched_at,
-            bound_at: now,
-        };
+    if let Some((binding, shares)) = attributed.new_binding {
         tx.bind_customer(customer.id, &binding).await?;
+        if shares.len() > 1 {
+            tx.set_customer_shares(customer.id, binding.program_id, &shares)
+                .await?;
+        }
         bound.binding = Some(binding);
     }
     // The commissions reference the stored event, so their answer is written after them.
-    let commissions = converge_customer(tx, program, &bound, credit, event_id, now).await?;
-    let response = response_json(&record, &customer, Some(credit), None, &commissions);
+    let mut commissions = Vec::new();
+    for credit in &attributed.credits {
+        commissions.extend(
+            converge_customer(tx, &attributed.program, &bound, credit, event_id, now).await?,
+        );
+    }
+    let response = response_json(&record, &customer, &attributed.credits, None, &commissions);
     tx.set_event_response(event_id, &response).await?;
     Ok(Ingested {
         response_json: response,
@@ -503,13 +568,25 @@ pub async fn ingest_in(
     })
 }
 
-/// Who gets credit for this event: the customer's binding, or the last human click within
-/// its program's window. Reversals and milestones never create a binding.
-async fn attribute(
+/// Who gets credit for an event, and (for a customer's first credited event) the binding
+/// and shares to record.
+pub struct Attributed {
+    pub program: Program,
+    /// One per credited partner, largest share first.
+    pub credits: Vec<Credit>,
+    pub new_binding: Option<(Binding, Vec<BoundShare>)>,
+}
+
+/// Who gets credit for this event: the customer's binding (and shares), or, for a lead or a
+/// purchase of a customer not yet bound, the shares the program's model gives the touches
+/// within its window. Where touches of several programs count, the program with the latest
+/// deciding touch wins. Reversals and milestones never create a binding.
+pub async fn attribute(
     tx: &mut dyn Tx,
     customer: &Customer,
     facts: &EventFacts,
-) -> AppResult<Result<(Credit, tributary_store::Program), String>> {
+    now: Timestamp,
+) -> AppResult<Result<Attributed, String>> {
     if let Some(binding) = &customer.binding {
         let Some(program) = tx
             .program(customer.workspace_id, binding.program_id)
@@ -517,10 +594,18 @@ async fn attribute(
         else {
             return Ok(Err("the customer's program no longer exists".into()));
         };
-        let credit =
-            attribution::last_click(Some(binding), &[], facts.occurred_at, program.window_days)
-                .map_err(|_| AppError::Internal("binding did not credit".into()))?;
-        return Ok(Ok((credit, program)));
+        let shares = tx.customer_shares(customer.id).await?;
+        let credits = bound_credits(
+            binding,
+            &shares,
+            program.attribution.model.name(),
+            program.window_days,
+        );
+        return Ok(Ok(Attributed {
+            program,
+            credits,
+            new_binding: None,
+        }));
     }
     if !(facts.kind == EventKind::Lead || facts.kind.is_revenue()) {
         return Ok(Err("the customer is not attributed to a partner".into()));
@@ -529,7 +614,7 @@ async fn attribute(
     let mut programs: Vec<ProgramId> = touches.iter().map(|touch| touch.program_id).collect();
     programs.sort();
     programs.dedup();
-    let mut best: Option<(Credit, tributary_store::Program)> = None;
+    let mut best: Option<(Timestamp, Program, Vec<BoundShare>)> = None;
     let mut reason = "no click or referral is known for this customer".to_string();
     for program_id in programs {
         let Some(program) = tx.program(customer.workspace_id, program_id).await? else {
@@ -540,33 +625,44 @@ async fn attribute(
             .filter(|touch| touch.program_id == program_id)
             .cloned()
             .collect();
-        match attribution::last_click(None, &of_program, facts.occurred_at, program.window_days) {
-            Ok(credit) => {
-                if best
-                    .as_ref()
-                    .is_none_or(|(current, _)| credit.touched_at > current.touched_at)
-                {
-                    best = Some((credit, program));
+        match attribution::attribute(&program.attribution(), &of_program, facts.occurred_at) {
+            Ok(shares) => {
+                let deciding = of_program
+                    .iter()
+                    .filter(|touch| shares.iter().any(|share| share.touch_id == touch.id))
+                    .map(|touch| touch.at)
+                    .max()
+                    .unwrap_or(facts.occurred_at);
+                if best.as_ref().is_none_or(|(at, ..)| deciding > *at) {
+                    best = Some((deciding, program, shares));
                 }
             }
-            Err(why) => {
-                reason = format!(
-                    "no credit: {}",
-                    serde_json::to_value(&why)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                )
-            }
+            Err(why) => reason = format!("no credit: {}", why.as_str()),
         }
     }
-    Ok(best.ok_or(reason))
+    let Some((_, program, shares)) = best else {
+        return Ok(Err(reason));
+    };
+    let binding = Binding::of_shares(program.id, &shares, now)
+        .ok_or_else(|| AppError::Internal("attribution credited nobody".into()))?;
+    let recorded: &[BoundShare] = if shares.len() > 1 { &shares } else { &[] };
+    let credits = bound_credits(
+        &binding,
+        recorded,
+        program.attribution.model.name(),
+        program.window_days,
+    );
+    Ok(Ok(Attributed {
+        program,
+        credits,
+        new_binding: Some((binding, shares)),
+    }))
 }
 
 fn response_json(
     event: &EventRecord,
     customer: &Customer,
-    credit: Option<&Credit>,
+    credits: &[Credit],
     unattributed: Option<String>,
     commissions: &[CommissionRecord],
 ) -> String {
@@ -585,16 +681,23 @@ fn response_json(
             "received_at": format_time(event.received_at),
         },
         "customer": { "id": customer.id, "external_id": customer.external_id },
-        "attribution": credit.map(|credit| json!({
+        "attribution": credits.first().map(|credit| json!({
             "partner_id": credit.partner_id,
             "program_id": credit.program_id,
             "link_id": credit.link_id,
             "model": credit.model,
             "share_bp": credit.share_bp,
+            "role": credit.role,
         })),
+        "credits": credits.iter().map(|credit| json!({
+            "partner_id": credit.partner_id,
+            "share_bp": credit.share_bp,
+            "role": credit.role,
+        })).collect::<Vec<_>>(),
         "unattributed_reason": unattributed,
         "commissions": commissions.iter().map(|c| json!({
             "id": c.id,
+            "partner_id": c.partner_id,
             "kind": c.kind,
             "amount_minor": c.amount.amount_minor,
             "currency": c.amount.currency,

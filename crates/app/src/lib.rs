@@ -3,6 +3,7 @@
 //! cache and click log, and the job runner. HTTP, the CLI and the demo all call these.
 
 pub mod admin;
+pub mod attribution;
 pub mod auth;
 pub mod billing;
 pub mod click_pay;

@@ -10,7 +10,7 @@
 use crate::plans::{PlanBook, Window};
 use crate::{AppError, AppResult, new_uuid};
 use std::collections::BTreeSet;
-use tributary_core::attribution::{Credit, last_click};
+use tributary_core::attribution::{Credit, bound_credits};
 use tributary_core::commission::{self, CommissionState, Delta, Owed, Posted, Posting, Source};
 use tributary_core::engine::{self, Approval, CustomerFacts, Engine, Line, PartnerFacts};
 use tributary_core::event::EventKind;
@@ -55,13 +55,14 @@ impl Segment {
         PartnerFacts {
             group: self.group.as_deref(),
             tier: self.tier.as_deref(),
+            role: None,
         }
     }
 }
 
 /// The engine's facts for one customer under one window of one version.
 fn window_facts<'a>(
-    credit: &Credit,
+    credit: &'a Credit,
     window: &Window<'_>,
     events: &'a [commission::StoredEvent],
     segment: &'a Segment,
@@ -76,7 +77,10 @@ fn window_facts<'a>(
         ),
         earn_until: window.until,
         share_bp: credit.share_bp,
-        partner: segment.facts(),
+        partner: PartnerFacts {
+            role: Some(&credit.role),
+            ..segment.facts()
+        },
         as_of,
     }
 }
@@ -103,7 +107,9 @@ pub async fn converge_customer(
     let book = PlanBook::load(tx, program.id).await?;
     let segment = Segment::load(tx, program.id, credit.partner_id).await?;
     let events = tx.customer_events(customer.id).await?;
-    let existing = tx.customer_commissions(customer.id).await?;
+    // Each credited partner's commissions are derived apart, under their own share.
+    let mut existing = tx.customer_commissions(customer.id).await?;
+    existing.retain(|commission| commission.partner_id == credit.partner_id);
     let voids = tx.customer_voids(customer.id).await?;
     let caused = events.iter().find(|event| event.id == caused_by);
     let mut written = Vec::new();
@@ -229,33 +235,8 @@ async fn schedule_later_work(
             periods.insert((period, period.start(line.at)));
         }
     }
-    // Under a budget the whole program's period settles together (first come, first paid).
-    let settles = if plan.budget.is_some() {
-        None
-    } else {
-        Some(partner_id)
-    };
-    let settles_key = settles.map_or_else(|| "program".to_string(), |id| id.to_string());
     for (period, start) in periods {
-        enqueue(
-            tx,
-            program.workspace_id,
-            JOB_SETTLE,
-            serde_json::json!({
-                "program_id": program.id, "version_id": version.id, "partner_id": settles,
-                "period": period, "period_start": start,
-            }),
-            format!(
-                "{JOB_SETTLE}:{}:{settles_key}:{}:{}",
-                version.id,
-                period.as_str(),
-                start.millis()
-            ),
-            now,
-            now,
-            true,
-        )
-        .await?;
+        enqueue_settle(tx, program, version, partner_id, period, start, now).await?;
     }
     // Retention: look again when it comes due (a purchase may have made the customer's first).
     if let Some((first_at, _)) = first_purchase.filter(|_| kind.is_revenue()) {
@@ -322,6 +303,77 @@ async fn schedule_later_work(
                 true,
             )
             .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Schedules the settlement of one period of `version` for `partner_id` (under a budget,
+/// for the whole program: first come, first paid).
+async fn enqueue_settle(
+    tx: &mut dyn Tx,
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    period: Period,
+    start: Timestamp,
+    now: Timestamp,
+) -> AppResult<()> {
+    let settles = if version.plan.budget.is_some() {
+        None
+    } else {
+        Some(partner_id)
+    };
+    let settles_key = settles.map_or_else(|| "program".to_string(), |id| id.to_string());
+    enqueue(
+        tx,
+        program.workspace_id,
+        JOB_SETTLE,
+        serde_json::json!({
+            "program_id": program.id, "version_id": version.id, "partner_id": settles,
+            "period": period, "period_start": start,
+        }),
+        format!(
+            "{JOB_SETTLE}:{}:{settles_key}:{}:{}",
+            version.id,
+            period.as_str(),
+            start.millis()
+        ),
+        now,
+        now,
+        true,
+    )
+    .await
+}
+
+/// Schedules the settlement of every period the customer's events fall in, under every
+/// version with rules settled per period, for each of `partners` (after a re-attribution
+/// moved the customer between them).
+pub async fn resettle_customer(
+    tx: &mut dyn Tx,
+    program: &Program,
+    events: &[commission::StoredEvent],
+    partners: &[PartnerId],
+    now: Timestamp,
+) -> AppResult<()> {
+    let book = PlanBook::load(tx, program.id).await?;
+    for version in &book.versions {
+        let plan = &version.plan;
+        let mut periods: BTreeSet<(Period, Timestamp)> = BTreeSet::new();
+        for rule in plan
+            .rules
+            .iter()
+            .filter(|rule| plan.settled_per_period(rule))
+        {
+            let period = plan.settlement_period(rule);
+            for event in events {
+                periods.insert((period, period.start(event.facts.occurred_at)));
+            }
+        }
+        for &partner in partners {
+            for &(period, start) in &periods {
+                enqueue_settle(tx, program, version, partner, period, start, now).await?;
+            }
         }
     }
     Ok(())
@@ -524,10 +576,36 @@ async fn write_commission(
     Ok(())
 }
 
-/// The credit a bound customer's events carry (their binding, whole).
-pub fn bound_credit(customer: &Customer, window_days: u32, now: Timestamp) -> Option<Credit> {
-    let binding = customer.binding.as_ref()?;
-    last_click(Some(binding), &[], now, window_days).ok()
+/// The credits a bound customer's events carry: one per credited partner, largest share
+/// first; none for a customer not bound.
+pub async fn customer_credits(
+    tx: &mut dyn Tx,
+    program: &Program,
+    customer: &Customer,
+) -> AppResult<Vec<Credit>> {
+    let Some(binding) = &customer.binding else {
+        return Ok(Vec::new());
+    };
+    let shares = tx.customer_shares(customer.id).await?;
+    Ok(bound_credits(
+        binding,
+        &shares,
+        program.attribution.model.name(),
+        program.window_days,
+    ))
+}
+
+/// The credit `partner` holds for a bound customer, if any.
+pub async fn partner_credit(
+    tx: &mut dyn Tx,
+    program: &Program,
+    customer: &Customer,
+    partner: PartnerId,
+) -> AppResult<Option<Credit>> {
+    Ok(customer_credits(tx, program, customer)
+        .await?
+        .into_iter()
+        .find(|credit| credit.partner_id == partner))
 }
 
 /// Settles a period for the rules of `version` that depend on more than one customer:
@@ -592,12 +670,9 @@ pub async fn settle_period(
             let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
                 continue;
             };
-            let Some(credit) = bound_credit(&customer, program.window_days, now) else {
+            let Some(credit) = partner_credit(tx, program, &customer, partner).await? else {
                 continue;
             };
-            if credit.partner_id != partner {
-                continue;
-            }
             let events = tx.customer_events(customer.id).await?;
             let before = partner_lines.len();
             engine.customer(
@@ -608,7 +683,8 @@ pub async fn settle_period(
                 loaded.len(),
                 partner_lines.len() - before,
             ));
-            let existing = tx.customer_commissions(customer.id).await?;
+            let mut existing = tx.customer_commissions(customer.id).await?;
+            existing.retain(|commission| commission.partner_id == partner);
             let voids = tx.customer_voids(customer.id).await?;
             loaded.push(Loaded {
                 customer,
@@ -689,16 +765,17 @@ pub async fn converge_later(
 ) -> AppResult<usize> {
     let (scope, key) = crate::ingest::customer_lock(program.workspace_id, &customer.external_id);
     tx.lock_key(scope, &key).await?;
-    let Some(credit) = bound_credit(customer, program.window_days, now) else {
-        return Ok(0);
-    };
     let events = tx.customer_events(customer.id).await?;
     let Some(last) = events.last().map(|event| event.id) else {
         return Ok(0);
     };
-    Ok(converge_customer(tx, program, customer, &credit, last, now)
-        .await?
-        .len())
+    let mut written = 0;
+    for credit in customer_credits(tx, program, customer).await? {
+        written += converge_customer(tx, program, customer, &credit, last, now)
+            .await?
+            .len();
+    }
+    Ok(written)
 }
 
 /// Judges one bonus for one partner's period and posts what it owes beyond what is posted.
@@ -749,7 +826,7 @@ pub async fn judge_bonus(
         let Some(customer) = tx.customer(program.workspace_id, customer_id).await? else {
             continue;
         };
-        let Some(credit) = bound_credit(&customer, program.window_days, now) else {
+        let Some(credit) = partner_credit(tx, program, &customer, partner_id).await? else {
             continue;
         };
         let events = tx.customer_events(customer.id).await?;
@@ -759,7 +836,10 @@ pub async fn judge_bonus(
                 touched_at: credit.touched_at,
                 earn_until: None,
                 share_bp: credit.share_bp,
-                partner: segment.facts(),
+                partner: PartnerFacts {
+                    role: Some(&credit.role),
+                    ..segment.facts()
+                },
                 as_of: now,
             },
             &mut Vec::new(),

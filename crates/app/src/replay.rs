@@ -10,16 +10,17 @@
 //! caps) or under a budget, everything else is summed as it is derived.
 
 use crate::plans::PlanBook;
-use crate::posting::bound_credit;
 use crate::{AppError, AppResult};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use tributary_core::attribution::Credit;
+use tributary_core::attribution::{BoundShare, bound_credits};
 use tributary_core::click_reward::{DayClicks, day_of_click_key, day_start, owed_for_clicks};
 use tributary_core::commission::{Owed, Source, StoredEvent};
 use tributary_core::engine::{CustomerFacts, CustomerSummary, Engine, Line, PartnerFacts};
 use tributary_core::event::{EventFacts, EventKind, condition_facts};
+use tributary_core::multitouch::Role;
 use tributary_core::period::Period;
 use tributary_core::plan::Plan;
 use tributary_core::*;
@@ -91,6 +92,7 @@ pub struct ReplayReport {
 }
 
 /// An event held between reading and evaluation.
+#[derive(Clone, Copy)]
 struct Compact {
     /// The partner's ordinal: events sort by partner first, so each partner's period
     /// settlement runs once their customers are done, and their lines can go.
@@ -177,20 +179,25 @@ impl<'p> Accumulator<'p> {
     }
 }
 
-/// The part of a customer's credit evaluation reads.
+/// The part of a customer's credit evaluation reads: one per credited partner.
 #[derive(Debug, Clone, Copy)]
 struct Held {
     partner_id: PartnerId,
     share_bp: u32,
     touched_at: Option<Timestamp>,
+    role: Option<&'static str>,
+    /// The customer's largest share: acquisition and retention count the customer there.
+    lead: bool,
 }
 
-impl From<&Credit> for Held {
-    fn from(credit: &Credit) -> Self {
+impl Held {
+    fn of(credit: &Credit, lead: bool) -> Held {
         Held {
             partner_id: credit.partner_id,
             share_bp: credit.share_bp,
             touched_at: credit.touched_at,
+            role: Role::parse(&credit.role).map(Role::as_str),
+            lead,
         }
     }
 }
@@ -221,21 +228,40 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
     let book = PlanBook::load(tx.as_mut(), program.id).await?;
 
     // Customers credited in this program, numbered, with only what evaluation reads (their
-    // external id and the credit's partner, share and touch): millions of them are held.
+    // external id and each credit's partner, share and touch): millions of them are held.
+    // A customer credited to several partners holds a slot per partner, after each other.
     let all_customers = tx.all_customers(request.workspace_id).await?;
+    let mut shares_of: HashMap<CustomerId, Vec<BoundShare>> = HashMap::new();
+    for (customer_id, share) in tx.workspace_customer_shares(request.workspace_id).await? {
+        shares_of.entry(customer_id).or_default().push(share);
+    }
     let mut customers: Vec<(String, Held)> = Vec::with_capacity(all_customers.len());
-    let mut customer_index: HashMap<CustomerId, u32> = HashMap::with_capacity(all_customers.len());
+    // The customer's first slot and their number.
+    let mut customer_index: HashMap<CustomerId, (u32, u32)> =
+        HashMap::with_capacity(all_customers.len());
     for customer in all_customers {
-        let in_program = customer
+        let Some(binding) = customer
             .binding
             .as_ref()
-            .is_some_and(|binding| binding.program_id == program.id);
-        if !in_program {
+            .filter(|binding| binding.program_id == program.id)
+        else {
             continue;
-        }
-        if let Some(credit) = bound_credit(&customer, program.window_days, request.to) {
-            customer_index.insert(customer.id, customers.len() as u32);
-            customers.push((customer.external_id, Held::from(&credit)));
+        };
+        let shares = shares_of.get(&customer.id).map_or(&[][..], Vec::as_slice);
+        let credits = bound_credits(
+            binding,
+            shares,
+            program.attribution.model.name(),
+            program.window_days,
+        );
+        customer_index.insert(customer.id, (customers.len() as u32, credits.len() as u32));
+        match credits.as_slice() {
+            [only] => customers.push((customer.external_id, Held::of(only, true))),
+            several => {
+                for (n, credit) in several.iter().enumerate() {
+                    customers.push((customer.external_id.clone(), Held::of(credit, n == 0)));
+                }
+            }
         }
     }
 
@@ -313,16 +339,16 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         let (page, next) = tx.replay_events(request.workspace_id, cursor, PAGE).await?;
         events_read += page.len() as u64;
         for row in page {
-            let Some(&customer) = customer_index.get(&row.customer_id) else {
+            let Some(&(first, slots)) = customer_index.get(&row.customer_id) else {
                 continue;
             };
             let facts = row.event.facts;
             if facts.occurred_at >= request.to {
                 continue;
             }
-            compact.push(Compact {
-                partner: customer_partner[customer as usize],
-                customer,
+            let item = Compact {
+                partner: customer_partner[first as usize],
+                customer: first,
                 id: row.event.id,
                 at: facts.occurred_at.millis(),
                 amount: facts.amount.map_or(0, |amount| amount.amount_minor),
@@ -334,7 +360,15 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 invoice: facts.invoice_id.as_deref().map_or(0, invoice_hash),
                 milestone: interner.milestone(facts.milestone),
                 metadata: interner.metadata(row.metadata_json),
-            });
+            };
+            compact.push(item);
+            for slot in first + 1..first + slots {
+                compact.push(Compact {
+                    partner: customer_partner[slot as usize],
+                    customer: slot,
+                    ..item
+                });
+            }
         }
         match next {
             Some(next) => cursor = Some(next),
@@ -443,6 +477,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         let segment = PartnerFacts {
             group: info.and_then(|info| info.group.as_deref()),
             tier: info.and_then(|info| info.tier.as_deref()),
+            role: credit.role,
         };
         let partner_index = credit.partner_id;
         // Current plans: each window of the partner's versions.
@@ -515,7 +550,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             }
             summary_seen = summary_seen.or(Some(summary));
         }
-        if let Some(summary) = summary_seen
+        if let Some(summary) = summary_seen.filter(|_| credit.lead)
             && let Some((first_at, _)) = summary.first_purchase
             && first_at >= from
             && first_at < to
@@ -551,6 +586,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         let facts = PartnerFacts {
             group,
             tier: info.and_then(|info| info.tier.as_deref()),
+            role: None,
         };
         for (version, days) in crate::click_pay::days_by_version(&book, *partner_id, group, days) {
             for owed in owed_for_clicks(&version.plan, version.id, facts, &days) {

@@ -94,6 +94,7 @@ async fn a_thousand_orderings_of_the_same_stripe_events_end_in_the_same_ledger()
             lead_flat_minor: None,
             sale_percent_bp: Some(2_000),
             plan: None,
+            attribution: None,
         },
     )
     .await

@@ -65,6 +65,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             lead_flat_minor: Some(LEAD_MINOR),
             sale_percent_bp: Some(RATE_BP),
             plan: None,
+            attribution: None,
         },
     )
     .await

@@ -117,6 +117,7 @@ async fn world(backend: Backend, first_plan: Plan, partners: usize) -> World {
             lead_flat_minor: None,
             sale_percent_bp: None,
             plan: Some(first_plan),
+            attribution: None,
         },
     )
     .await

@@ -188,6 +188,7 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             lead_flat_minor: None,
             sale_percent_bp: None,
             plan: Some(tributary_core::plan::example()),
+            attribution: None,
         },
     )
     .await?;

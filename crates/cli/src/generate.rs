@@ -76,6 +76,7 @@ pub async fn generate(
             lead_flat_minor: None,
             sale_percent_bp: None,
             plan: Some(tributary_core::plan::example()),
+            attribution: None,
         },
     )
     .await?;

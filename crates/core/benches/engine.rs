@@ -3,10 +3,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use tributary_core::attribution::{Touch, last_click};
+use tributary_core::attribution::{Binding, Touch, attribute, bound_credits};
 use tributary_core::commission::{StoredEvent, deltas, owed_for_customer};
 use tributary_core::event::{EventFacts, EventKind};
 use tributary_core::ledger::Transaction;
+use tributary_core::multitouch::Settings;
 use tributary_core::plan::Plan;
 use tributary_core::{
     BasisPoints, Currency, EventId, LinkId, Money, PartnerId, PlanVersionId, ProgramId, Timestamp,
@@ -18,13 +19,16 @@ fn engine(c: &mut Criterion) {
         Some(Money::new(500, Currency::USD)),
         BasisPoints::new(2_000).ok(),
     );
+    let settings = Settings::default().with_window(30);
     let touches = vec![Touch {
-        click_id: "click".into(),
-        link_id: LinkId::from_uuid(Uuid::from_u128(1)),
+        id: "click".into(),
+        channel: tributary_core::multitouch::Channel::Link,
+        link_id: Some(LinkId::from_uuid(Uuid::from_u128(1))),
         partner_id: PartnerId::from_uuid(Uuid::from_u128(2)),
         program_id: ProgramId::from_uuid(Uuid::from_u128(3)),
         at: Timestamp::from_millis(1_000),
         is_bot: false,
+        detail: None,
     }];
     let events: Vec<StoredEvent> = (0..3u128)
         .map(|n| StoredEvent {
@@ -49,9 +53,19 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("attribute+derive+post one event", |b| {
         b.iter(|| {
-            let credit =
-                last_click(None, black_box(&touches), Timestamp::from_millis(5_000), 30).ok();
-            let credit = credit.expect("credited");
+            let shares = attribute(
+                &settings,
+                black_box(&touches),
+                Timestamp::from_millis(5_000),
+            )
+            .expect("credited");
+            let binding = Binding::of_shares(
+                touches[0].program_id,
+                &shares,
+                Timestamp::from_millis(5_000),
+            )
+            .expect("bound");
+            let credit = bound_credits(&binding, &[], "last_touch", 30).remove(0);
             let owed = owed_for_customer(
                 &plan,
                 PlanVersionId::from_uuid(Uuid::from_u128(9)),

@@ -1,25 +1,36 @@
-//! Attribution: which partner gets credit for an event. The skeleton's model is last click
-//! within the program's window; once a customer is credited they stay bound to that partner,
-//! so later sales, renewals and refunds need only the customer id.
+//! Attribution: which partners get credit for a customer, in what shares and roles. A
+//! program's settings (model, precedence, lookback window) decide among the customer's
+//! touches (link clicks, `?via=` visits, coupons, deals, manual assignments) the first time
+//! the customer converts (a lead or a purchase); from then on the customer stays bound to
+//! those shares, so later sales, renewals and refunds need only the customer id. The
+//! arithmetic lives in [`crate::multitouch`].
 
+use crate::multitouch::{self, Attribution, Channel, NoShare, TouchPoint};
 use crate::{LinkId, PartnerId, ProgramId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Longest attribution window a program may set.
 pub const MAX_WINDOW_DAYS: u32 = 365;
 
-/// A click (or later: coupon, referral code) tied to a customer.
+/// Something a partner did that reached a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Touch {
-    pub click_id: String,
-    pub link_id: LinkId,
+    /// The click id for a link; the visit, coupon use, deal or assignment id for the others.
+    pub id: String,
+    pub channel: Channel,
+    /// The tracking link, for clicks and for visits that came through one.
+    pub link_id: Option<LinkId>,
     pub partner_id: PartnerId,
     pub program_id: ProgramId,
     pub at: Timestamp,
     pub is_bot: bool,
+    /// What the touch carried: the coupon code, the `via` code, the deal's company, the
+    /// admin's reason.
+    pub detail: Option<String>,
 }
 
-/// A customer's binding to the partner who first earned credit for them.
+/// A customer's binding to the partner who holds the largest share of the credit (the
+/// only one, unless the customer was credited to several partners: see [`BoundShare`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
     pub partner_id: PartnerId,
@@ -28,6 +39,22 @@ pub struct Binding {
     pub click_id: Option<String>,
     pub touched_at: Option<Timestamp>,
     pub bound_at: Timestamp,
+}
+
+/// One partner's share of a customer credited to several partners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundShare {
+    pub partner_id: PartnerId,
+    pub share_bp: u32,
+    pub role: multitouch::Role,
+    /// The model that decided the shares.
+    pub model: String,
+    /// The partner's deciding touch (their last eligible one) and its channel.
+    pub touch_id: String,
+    pub channel: Channel,
+    pub link_id: Option<LinkId>,
+    /// The partner's first eligible touch: their share earns on events from then on.
+    pub touched_at: Timestamp,
 }
 
 /// The credit one partner receives for one event.
@@ -55,132 +82,260 @@ pub enum NoCredit {
     OutsideWindow,
 }
 
-/// Last-click attribution. An existing binding wins; otherwise the latest non-bot touch at or
-/// before `at` and no older than `window_days` gets the whole event.
-pub fn last_click(
-    binding: Option<&Binding>,
+impl From<NoShare> for NoCredit {
+    fn from(why: NoShare) -> NoCredit {
+        match why {
+            NoShare::NoTouch => NoCredit::NoTouch,
+            NoShare::OnlyBotTouches => NoCredit::OnlyBotTouches,
+            NoShare::OutsideWindow => NoCredit::OutsideWindow,
+        }
+    }
+}
+
+impl NoCredit {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NoCredit::NoTouch => "no_touch",
+            NoCredit::OnlyBotTouches => "only_bot_touches",
+            NoCredit::OutsideWindow => "outside_window",
+        }
+    }
+}
+
+/// The credits of a customer converting at `at`, one per partner with a share above zero,
+/// largest first. Touches of other programs must be filtered out by the caller.
+pub fn attribute(
+    attribution: &Attribution,
     touches: &[Touch],
     at: Timestamp,
+) -> Result<Vec<BoundShare>, NoCredit> {
+    let points: Vec<TouchPoint> = touches
+        .iter()
+        .map(|touch| TouchPoint {
+            id: touch.id.clone(),
+            partner_id: touch.partner_id,
+            channel: touch.channel,
+            at: touch.at,
+            is_bot: touch.is_bot,
+        })
+        .collect();
+    let shares = multitouch::shares(attribution, &points, at)?;
+    Ok(shares
+        .into_iter()
+        .filter(|share| share.share_bp > 0)
+        .filter_map(|share| {
+            let first = *share.touches.first()?;
+            let deciding = &touches[*share.touches.last()?];
+            Some(BoundShare {
+                partner_id: share.partner_id,
+                share_bp: share.share_bp,
+                role: share.role,
+                model: attribution.model.name().to_string(),
+                touch_id: deciding.id.clone(),
+                channel: deciding.channel,
+                link_id: deciding.link_id,
+                touched_at: touches[first].at,
+            })
+        })
+        .collect())
+}
+
+impl Binding {
+    /// The binding for a customer's shares: the largest share's partner (the first).
+    pub fn of_shares(
+        program_id: ProgramId,
+        shares: &[BoundShare],
+        bound_at: Timestamp,
+    ) -> Option<Binding> {
+        let lead = shares.first()?;
+        Some(Binding {
+            partner_id: lead.partner_id,
+            program_id,
+            link_id: lead.link_id,
+            click_id: Some(lead.touch_id.clone()),
+            touched_at: Some(lead.touched_at),
+            bound_at,
+        })
+    }
+}
+
+/// The credits a bound customer's events carry: one per share, or the binding whole when
+/// the customer has no shares recorded (a customer bound to one partner; `model` names the
+/// program's model).
+pub fn bound_credits(
+    binding: &Binding,
+    shares: &[BoundShare],
+    model: &str,
     window_days: u32,
-) -> Result<Credit, NoCredit> {
-    if let Some(binding) = binding {
-        return Ok(Credit {
+) -> Vec<Credit> {
+    if shares.is_empty() {
+        return vec![Credit {
             partner_id: binding.partner_id,
             program_id: binding.program_id,
-            model: "last_click".into(),
-            share_bp: 10_000,
-            role: "closer".into(),
+            model: model.into(),
+            share_bp: multitouch::TOTAL_BP,
+            role: multitouch::Role::Closer.as_str().into(),
             link_id: binding.link_id,
             click_id: binding.click_id.clone(),
             touched_at: binding.touched_at,
             window_days,
             reason: "the customer is bound to this partner since their first credited event".into(),
-        });
+        }];
     }
-    if touches.is_empty() {
-        return Err(NoCredit::NoTouch);
-    }
-    let human: Vec<&Touch> = touches.iter().filter(|touch| !touch.is_bot).collect();
-    if human.is_empty() {
-        return Err(NoCredit::OnlyBotTouches);
-    }
-    let earliest = at.minus_days(window_days);
-    let chosen = human
-        .into_iter()
-        .filter(|touch| touch.at <= at && touch.at >= earliest)
-        // Ties on time go to the greater click id, so the choice never depends on input order.
-        .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.click_id.cmp(&b.click_id)))
-        .ok_or(NoCredit::OutsideWindow)?;
-    Ok(Credit {
-        partner_id: chosen.partner_id,
-        program_id: chosen.program_id,
-        model: "last_click".into(),
-        share_bp: 10_000,
-        role: "closer".into(),
-        link_id: Some(chosen.link_id),
-        click_id: Some(chosen.click_id.clone()),
-        touched_at: Some(chosen.at),
-        window_days,
-        reason: format!("last non-bot click within the {window_days}-day window"),
-    })
+    shares
+        .iter()
+        .map(|share| Credit {
+            partner_id: share.partner_id,
+            program_id: binding.program_id,
+            model: share.model.clone(),
+            share_bp: share.share_bp,
+            role: share.role.as_str().into(),
+            link_id: share.link_id,
+            click_id: Some(share.touch_id.clone()),
+            touched_at: Some(share.touched_at),
+            window_days,
+            reason: format!(
+                "the customer is bound to this partner's {} share ({}) since their first credited event",
+                share.role.as_str(),
+                share.channel.as_str()
+            ),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::multitouch::{Model, Role};
     use proptest::prelude::*;
     use uuid::Uuid;
 
-    fn touch(n: u128, at: i64, is_bot: bool) -> Touch {
+    const DAY: i64 = crate::time::MILLIS_PER_DAY;
+
+    fn touch(n: u128, partner: u128, at: i64, is_bot: bool) -> Touch {
         Touch {
-            click_id: format!("click-{n}"),
-            link_id: LinkId::from_uuid(Uuid::from_u128(n)),
-            partner_id: PartnerId::from_uuid(Uuid::from_u128(n)),
+            id: format!("click-{n}"),
+            channel: Channel::Link,
+            link_id: Some(LinkId::from_uuid(Uuid::from_u128(n))),
+            partner_id: PartnerId::from_uuid(Uuid::from_u128(partner)),
             program_id: ProgramId::from_uuid(Uuid::from_u128(1)),
             at: Timestamp::from_millis(at),
             is_bot,
+            detail: None,
         }
     }
 
-    const DAY: i64 = crate::time::MILLIS_PER_DAY;
+    fn settings(model: Model) -> Attribution {
+        Attribution {
+            model,
+            window_days: 30,
+            precedence: Vec::new(),
+        }
+    }
 
     #[test]
-    fn latest_human_click_in_window_wins() {
+    fn latest_human_click_in_window_wins_under_last_touch() {
         let touches = [
-            touch(1, DAY, false),
-            touch(2, 2 * DAY, false),
-            touch(3, 3 * DAY, true),
+            touch(1, 1, DAY, false),
+            touch(2, 2, 2 * DAY, false),
+            touch(3, 3, 3 * DAY, true),
         ];
-        let credit =
-            last_click(None, &touches, Timestamp::from_millis(4 * DAY), 30).expect("credited");
-        assert_eq!(credit.click_id.as_deref(), Some("click-2"));
+        let shares = attribute(
+            &settings(Model::LastTouch),
+            &touches,
+            Timestamp::from_millis(4 * DAY),
+        )
+        .expect("credited");
+        // The first partner's weight is nothing: only the closer is bound.
+        assert_eq!(shares.len(), 1);
+        assert_eq!(shares[0].touch_id, "click-2");
+        assert_eq!(shares[0].share_bp, 10_000);
+        assert_eq!(shares[0].role, Role::Closer);
     }
 
     #[test]
     fn clicks_outside_window_or_after_the_event_do_not_count() {
-        let touches = [touch(1, 0, false), touch(2, 40 * DAY, false)];
+        let touches = [touch(1, 1, 0, false), touch(2, 1, 40 * DAY, false)];
+        let model = settings(Model::LastTouch);
         assert_eq!(
-            last_click(None, &touches, Timestamp::from_millis(35 * DAY), 30),
+            attribute(&model, &touches, Timestamp::from_millis(35 * DAY)),
             Err(NoCredit::OutsideWindow)
         );
         assert_eq!(
-            last_click(None, &[touch(1, 0, true)], Timestamp::from_millis(1), 30),
+            attribute(&model, &[touch(1, 1, 0, true)], Timestamp::from_millis(1)),
             Err(NoCredit::OnlyBotTouches)
+        );
+        assert_eq!(
+            attribute(&model, &[], Timestamp::from_millis(1)),
+            Err(NoCredit::NoTouch)
         );
     }
 
     #[test]
-    fn binding_wins_over_newer_clicks() {
+    fn linear_credits_each_partner_from_their_first_touch_with_their_last_as_deciding() {
+        let touches = [
+            touch(1, 1, DAY, false),
+            touch(2, 2, 2 * DAY, false),
+            touch(3, 1, 3 * DAY, false),
+            touch(4, 2, 4 * DAY, false),
+        ];
+        let shares = attribute(
+            &settings(Model::Linear),
+            &touches,
+            Timestamp::from_millis(5 * DAY),
+        )
+        .expect("credited");
+        assert_eq!(shares.len(), 2);
+        // Equal weights: the tie goes to the partner who touched first.
+        assert_eq!(shares[0].partner_id, touches[0].partner_id);
+        assert_eq!(
+            (shares[0].share_bp, shares[0].role),
+            (5_000, Role::Originator)
+        );
+        assert_eq!(shares[0].touched_at, Timestamp::from_millis(DAY));
+        assert_eq!(shares[0].touch_id, "click-3");
+        assert_eq!((shares[1].share_bp, shares[1].role), (5_000, Role::Closer));
+        let binding = Binding::of_shares(touches[0].program_id, &shares, Timestamp::from_millis(0))
+            .expect("bound");
+        assert_eq!(binding.partner_id, shares[0].partner_id);
+        let credits = bound_credits(&binding, &shares, "linear", 30);
+        assert_eq!(
+            credits.iter().map(|c| c.share_bp).sum::<u32>(),
+            10_000,
+            "{credits:?}"
+        );
+        assert_eq!(credits[1].role, "closer");
+    }
+
+    #[test]
+    fn a_binding_without_shares_credits_its_partner_whole() {
         let binding = Binding {
             partner_id: PartnerId::from_uuid(Uuid::from_u128(9)),
             program_id: ProgramId::from_uuid(Uuid::from_u128(1)),
             link_id: None,
-            click_id: None,
+            click_id: Some("c".into()),
             touched_at: None,
             bound_at: Timestamp::from_millis(0),
         };
-        let credit = last_click(
-            Some(&binding),
-            &[touch(2, DAY, false)],
-            Timestamp::from_millis(2 * DAY),
-            30,
-        )
-        .expect("credited");
-        assert_eq!(credit.partner_id, binding.partner_id);
+        let credits = bound_credits(&binding, &[], "first_touch", 30);
+        assert_eq!(credits.len(), 1);
+        assert_eq!(credits[0].partner_id, binding.partner_id);
+        assert_eq!(credits[0].share_bp, 10_000);
+        assert_eq!(credits[0].model, "first_touch");
     }
 
     proptest! {
         #[test]
-        fn choice_does_not_depend_on_order(mut times in proptest::collection::vec(0i64..60 * DAY, 1..20), seed in any::<u64>()) {
-            let touches: Vec<Touch> = times.iter().enumerate().map(|(i, at)| touch(i as u128, *at, false)).collect();
+        fn shares_do_not_depend_on_order(times in proptest::collection::vec((0i64..60 * DAY, 1u128..4), 1..20), seed in any::<u64>()) {
+            let touches: Vec<Touch> = times.iter().enumerate().map(|(i, (at, partner))| touch(i as u128, *partner, *at, false)).collect();
             let at = Timestamp::from_millis(60 * DAY);
-            let first = last_click(None, &touches, at, 30);
+            let model = settings(Model::TimeDecay { half_life_days: 7 });
+            let first = attribute(&model, &touches, at);
             let mut shuffled = touches.clone();
             let len = shuffled.len();
             shuffled.rotate_left((seed as usize) % len);
             shuffled.reverse();
-            prop_assert_eq!(first, last_click(None, &shuffled, at, 30));
-            times.clear();
+            prop_assert_eq!(first, attribute(&model, &shuffled, at));
         }
     }
 }

@@ -63,6 +63,7 @@ pub fn owed_for_clicks(
         months_since_first_purchase: None,
         partner_group: partner.group,
         partner_tier: partner.tier,
+        credit_role: None,
     };
     let rules: Vec<&Rule> = plan
         .rules
@@ -335,6 +336,7 @@ mod tests {
         let gold_facts = PartnerFacts {
             group: None,
             tier: Some("gold"),
+            role: None,
         };
         let stacked: i64 = owed_for_clicks(&plan, version(), gold_facts, &on)
             .iter()

@@ -16,6 +16,7 @@ const MAC_LEN: usize = 10;
 const BODY_LEN: usize = 1 + 16 + 6 + 1 + RANDOM_LEN;
 const TOTAL_LEN: usize = BODY_LEN + MAC_LEN;
 const FLAG_BOT: u8 = 0b0000_0001;
+const FLAG_REFERRAL: u8 = 0b0000_0010;
 
 /// The secret that signs click ids (at least 32 bytes), held as an HMAC state already
 /// keyed, so signing a click hashes only the click.
@@ -48,6 +49,9 @@ pub struct ClickFacts {
     pub link_id: LinkId,
     pub at: Timestamp,
     pub is_bot: bool,
+    /// A `?via=` visit the site snippet recorded (channel `referral`), not a click on the
+    /// tracking link itself.
+    pub referral: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -76,7 +80,8 @@ pub fn encode(key: &ClickKey, facts: ClickFacts, random: [u8; RANDOM_LEN]) -> St
     // 48 bits of milliseconds reach the year 10889.
     let millis = facts.at.millis().clamp(0, (1i64 << 48) - 1) as u64;
     bytes[17..23].copy_from_slice(&millis.to_be_bytes()[2..8]);
-    bytes[23] = if facts.is_bot { FLAG_BOT } else { 0 };
+    bytes[23] =
+        if facts.is_bot { FLAG_BOT } else { 0 } | if facts.referral { FLAG_REFERRAL } else { 0 };
     bytes[24..BODY_LEN].copy_from_slice(&random);
     let tag = mac(key, &bytes[..BODY_LEN]);
     bytes[BODY_LEN..].copy_from_slice(&tag);
@@ -111,6 +116,7 @@ pub fn decode(key: &ClickKey, text: &str) -> Result<ClickFacts, ClickIdError> {
         link_id: LinkId::from_uuid(Uuid::from_bytes(uuid)),
         at: Timestamp::from_millis(i64::from_be_bytes(millis)),
         is_bot: bytes[23] & FLAG_BOT != 0,
+        referral: bytes[23] & FLAG_REFERRAL != 0,
     })
 }
 
@@ -125,15 +131,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trips(uuid in any::<u128>(), millis in 0i64..(1i64 << 48), bot: bool, random: [u8; 6]) {
-            let facts = ClickFacts { link_id: LinkId::from_uuid(Uuid::from_u128(uuid)), at: Timestamp::from_millis(millis), is_bot: bot };
+        fn round_trips(uuid in any::<u128>(), millis in 0i64..(1i64 << 48), bot: bool, referral: bool, random: [u8; 6]) {
+            let facts = ClickFacts { link_id: LinkId::from_uuid(Uuid::from_u128(uuid)), at: Timestamp::from_millis(millis), is_bot: bot, referral };
             let id = encode(&key(), facts, random);
             prop_assert_eq!(decode(&key(), &id), Ok(facts));
         }
 
         #[test]
         fn any_altered_character_is_rejected(position in 0usize..51, random: [u8; 6]) {
-            let facts = ClickFacts { link_id: LinkId::from_uuid(Uuid::from_u128(42)), at: Timestamp::from_millis(1_700_000_000_000), is_bot: false };
+            let facts = ClickFacts { link_id: LinkId::from_uuid(Uuid::from_u128(42)), at: Timestamp::from_millis(1_700_000_000_000), is_bot: false, referral: false };
             let id = encode(&key(), facts, random);
             let mut chars: Vec<char> = id.chars().collect();
             let position = position % chars.len();
@@ -149,6 +155,7 @@ mod tests {
             link_id: LinkId::from_uuid(Uuid::from_u128(1)),
             at: Timestamp::from_millis(5),
             is_bot: true,
+            referral: false,
         };
         let id = encode(&key(), facts, [1; 6]);
         let other = ClickKey::new(vec![8u8; 32]).expect("long enough");

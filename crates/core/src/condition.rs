@@ -50,6 +50,9 @@ pub enum Condition {
     PartnerGroup(Vec<String>),
     /// The partner's tier is one of these.
     PartnerTier(Vec<String>),
+    /// The partner's role in the customer's attribution (`originator`, `assist`, `closer`)
+    /// is one of these: assists can be rewarded differently.
+    CreditRole(Vec<String>),
     /// The event's metadata `key` is one of `values`.
     Metadata { key: String, values: Vec<String> },
 }
@@ -81,6 +84,9 @@ pub struct Context<'a> {
     pub months_since_first_purchase: Option<u32>,
     pub partner_group: Option<&'a str>,
     pub partner_tier: Option<&'a str>,
+    /// The credited partner's role for this customer; `None` where there is no customer
+    /// (clicks).
+    pub credit_role: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +99,8 @@ pub enum ConditionError {
     BadValues { path: String },
     #[error("{path}: not a country code (two capital letters, e.g. DE)")]
     BadCountry { path: String },
+    #[error("{path}: a role is `originator`, `assist` or `closer`")]
+    BadRole { path: String },
     #[error("{path}: the range's min is above its max, or it has neither")]
     BadRange { path: String },
     #[error("groups nest at most {MAX_DEPTH} deep and hold at most {MAX_LEAVES} tests in all")]
@@ -121,6 +129,7 @@ impl Condition {
                 .is_some_and(|months| range.contains(i64::from(months))),
             Condition::PartnerGroup(values) => one_of(values, context.partner_group),
             Condition::PartnerTier(values) => one_of(values, context.partner_tier),
+            Condition::CreditRole(values) => one_of(values, context.credit_role),
             Condition::Metadata { key, values } => one_of(values, metadata(key)),
         }
     }
@@ -220,6 +229,17 @@ impl Condition {
             }
             Condition::PartnerGroup(list) => values("partner_group", list)?,
             Condition::PartnerTier(list) => values("partner_tier", list)?,
+            Condition::CreditRole(list) => {
+                values("credit_role", list)?;
+                if list
+                    .iter()
+                    .any(|role| !["originator", "assist", "closer"].contains(&role.as_str()))
+                {
+                    return Err(ConditionError::BadRole {
+                        path: format!("{path}.credit_role"),
+                    });
+                }
+            }
             Condition::Metadata { key, values: list } => {
                 values("metadata.key", std::slice::from_ref(key))?;
                 values("metadata.values", list)?;
@@ -250,6 +270,7 @@ mod tests {
             months_since_first_purchase: Some(0),
             partner_group: Some("resellers"),
             partner_tier: None,
+            credit_role: Some("assist"),
         }
     }
 
@@ -258,6 +279,28 @@ mod tests {
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn credit_role_matches_the_partners_role_and_names_only_roles() {
+        let empty = BTreeMap::new();
+        let assist = context(&empty, Some(100));
+        let wanted = Condition::CreditRole(vec!["assist".into(), "originator".into()]);
+        assert!(wanted.matches(&assist));
+        let closer = Context {
+            credit_role: Some("closer"),
+            ..assist
+        };
+        assert!(!wanted.matches(&closer));
+        assert!(!wanted.matches(&Context {
+            credit_role: None,
+            ..assist
+        }));
+        assert!(wanted.validate("when").is_ok());
+        let error = Condition::CreditRole(vec!["helper".into()])
+            .validate("when")
+            .expect_err("not a role");
+        assert!(error.to_string().contains("credit_role"), "{error}");
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub struct Line {
 pub struct PartnerFacts<'a> {
     pub group: Option<&'a str>,
     pub tier: Option<&'a str>,
+    /// The partner's role in the customer's attribution.
+    pub role: Option<&'a str>,
 }
 
 /// One customer's facts, as the engine needs them.
@@ -276,6 +278,7 @@ impl<'p> Engine<'p> {
                 months_since_first_purchase: if kind.is_revenue() { months } else { None },
                 partner_group: facts.partner.group,
                 partner_tier: facts.partner.tier,
+                credit_role: facts.partner.role,
             });
             let start = out.len();
             for &rule_index in candidates {

@@ -51,4 +51,5 @@ id_type!(
     PayoutBatchId,
     ApiKeyId,
     JobId,
+    DealId,
 );

@@ -56,6 +56,12 @@ impl Channel {
             Channel::Manual => "manual",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == text)
+    }
 }
 
 /// A touch as attribution sees it.
@@ -186,6 +192,12 @@ impl Role {
             Role::Closer => "closer",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Originator, Role::Assist, Role::Closer]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+    }
 }
 
 /// How a program attributes.
@@ -198,6 +210,58 @@ pub struct Attribution {
     /// those of the first channel listed count. Channels not listed rank below all listed ones
     /// and equal to each other; an empty list ranks every channel the same.
     pub precedence: Vec<Channel>,
+}
+
+/// A program's attribution settings, as stored and as the API takes them; the lookback
+/// window is the program's own `window_days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub model: Model,
+    /// Channels from the strongest down (see [`Attribution::precedence`]).
+    #[serde(default = "Settings::default_precedence")]
+    pub precedence: Vec<Channel>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            model: Model::default(),
+            precedence: Settings::default_precedence(),
+        }
+    }
+}
+
+impl Settings {
+    /// Manual assignment beats an approved deal, which beats a coupon, which beats links
+    /// and `?via=` visits (those two rank the same).
+    pub fn default_precedence() -> Vec<Channel> {
+        vec![Channel::Manual, Channel::Deal, Channel::Coupon]
+    }
+
+    /// Checks the model's numbers and that no channel is listed twice; the error names the
+    /// field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        self.model.validate()?;
+        for (index, channel) in self.precedence.iter().enumerate() {
+            if self.precedence[..index].contains(channel) {
+                return Err((
+                    "precedence",
+                    format!("`{}` is listed twice", channel.as_str()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn with_window(&self, window_days: u32) -> Attribution {
+        Attribution {
+            model: self.model,
+            window_days,
+            precedence: self.precedence.clone(),
+        }
+    }
 }
 
 /// One partner's share of a conversion.

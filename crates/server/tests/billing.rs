@@ -224,6 +224,7 @@ async fn stripe_events_become_commissions_once_in_any_order(backend: Backend) {
             lead_flat_minor: None,
             sale_percent_bp: None,
             plan: None,
+            attribution: None,
         },
     )
     .await

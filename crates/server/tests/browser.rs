@@ -128,6 +128,7 @@ async fn start_server() -> Seeded {
             lead_flat_minor: Some(500),
             sale_percent_bp: Some(2_000),
             plan: None,
+            attribution: None,
         },
     )
     .await

@@ -148,7 +148,7 @@ async fn one_click_to_a_paid_commission(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     let explanation = &explained["explanation"];
     assert_eq!(explanation["event"]["invoice_id"], "in_1");
-    assert_eq!(explanation["attribution"]["model"], "last_click");
+    assert_eq!(explanation["attribution"]["model"], "last_touch");
     assert_eq!(explanation["attribution"]["click_id"], click_id.as_str());
     assert_eq!(explanation["rule"]["id"], "sale-percent");
     assert!(

@@ -64,6 +64,7 @@ impl TestApp {
                 lead_flat_minor: None,
                 sale_percent_bp: Some(2_000),
                 plan: None,
+                attribution: None,
             },
         )
         .await

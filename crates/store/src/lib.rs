@@ -154,6 +154,77 @@ pub trait Tx: Send {
     /// Sets a setting, replacing its value.
     async fn put_setting(&mut self, key: &str, value: &str) -> Result<()>;
 
+    // Attribution: shares, coupons, deals, audit (issue 5).
+    /// Replaces a program's attribution model and precedence.
+    async fn set_program_attribution(
+        &mut self,
+        program_id: ProgramId,
+        settings: &tributary_core::multitouch::Settings,
+    ) -> Result<()>;
+    /// The shares of a customer credited to several partners, largest first; none for a
+    /// customer bound to one partner.
+    async fn customer_shares(
+        &mut self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<tributary_core::attribution::BoundShare>>;
+    /// Every customer's shares in a workspace, by customer (replay).
+    async fn workspace_customer_shares(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(CustomerId, tributary_core::attribution::BoundShare)>>;
+    /// Replaces a customer's shares (none: bound to one partner).
+    async fn set_customer_shares(
+        &mut self,
+        customer_id: CustomerId,
+        program_id: ProgramId,
+        shares: &[tributary_core::attribution::BoundShare],
+    ) -> Result<()>;
+    async fn insert_coupon(&mut self, coupon: &Coupon) -> Result<()>;
+    /// A coupon by its code (upper case).
+    async fn coupon(&mut self, workspace_id: WorkspaceId, code: &str) -> Result<Option<Coupon>>;
+    async fn coupons(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<Coupon>>;
+    async fn insert_deal(&mut self, deal: &Deal) -> Result<()>;
+    async fn deal(&mut self, workspace_id: WorkspaceId, id: DealId) -> Result<Option<Deal>>;
+    async fn deals(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Deal>>;
+    async fn decide_deal(
+        &mut self,
+        id: DealId,
+        status: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<()>;
+    async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()>;
+    /// Points a customer's events at their (new) lead partner and link, after a
+    /// re-attribution: the events' credit columns follow the binding.
+    async fn set_customer_event_credit(
+        &mut self,
+        customer_id: CustomerId,
+        partner_id: PartnerId,
+        link_id: Option<LinkId>,
+    ) -> Result<()>;
+    /// The pending or approved deal registered for a customer in a program, if any.
+    async fn open_deal(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        customer_external_id: &str,
+    ) -> Result<Option<Deal>>;
+    /// The audit log of one subject, oldest first.
+    async fn audit_entries(
+        &mut self,
+        workspace_id: WorkspaceId,
+        subject: &str,
+    ) -> Result<Vec<AuditEntry>>;
+
     // Billing webhooks (issue 5).
     async fn insert_provider_event(&mut self, event: &ProviderEventRecord) -> Result<()>;
     async fn provider_event(

@@ -91,7 +91,16 @@ pub struct Program {
     pub hold_days: u32,
     pub min_payout_minor: i64,
     pub plan_version_id: PlanVersionId,
+    /// The attribution model and channel precedence (the window is `window_days`).
+    pub attribution: tributary_core::multitouch::Settings,
     pub created_at: Timestamp,
+}
+
+impl Program {
+    /// The program's attribution, window included.
+    pub fn attribution(&self) -> tributary_core::multitouch::Attribution {
+        self.attribution.with_window(self.window_days)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,4 +416,52 @@ pub struct ProviderPayment {
     pub gross_minor: i64,
     /// The largest cumulative refund (with tax) recorded for this payment.
     pub refunded_minor: i64,
+}
+
+/// A coupon code that credits a partner (issue 5). Codes are kept in upper case: a code is
+/// matched without regard to case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coupon {
+    pub workspace_id: WorkspaceId,
+    pub code: String,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub created_at: Timestamp,
+}
+
+/// A deal a partner registered: a prospect they are working, credited to them once an admin
+/// approves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deal {
+    pub id: DealId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    /// The customer id the business will report the prospect's events under.
+    pub customer_external_id: String,
+    pub company: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub notes: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub decided_at: Option<Timestamp>,
+    pub decision_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// One line of the audit log: who did what to which subject, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub at: Timestamp,
+    /// `user:<id>`, `api_key:<id>` or `partner:<id>`.
+    pub actor: String,
+    /// e.g. `customer.reattributed`, `deal.approved`.
+    pub action: String,
+    /// e.g. `customer:<id>`, `deal:<id>`.
+    pub subject: String,
+    pub reason: String,
+    pub detail_json: String,
 }

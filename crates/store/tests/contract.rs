@@ -54,6 +54,7 @@ async fn seeded(store: &dyn Store) -> Link {
         hold_days: 30,
         min_payout_minor: 0,
         plan_version_id: version.id,
+        attribution: Default::default(),
         created_at: ws.created_at,
     };
     let partner = Partner {

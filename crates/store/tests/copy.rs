@@ -93,6 +93,10 @@ async fn populate(store: &dyn Store) -> Fixture {
         hold_days: 14,
         min_payout_minor: 5_000,
         plan_version_id: version.id,
+        attribution: tributary_core::multitouch::Settings {
+            model: tributary_core::multitouch::Model::POSITION_BASED,
+            precedence: vec![tributary_core::multitouch::Channel::Coupon],
+        },
         created_at: workspace.created_at,
     };
     let partner = Partner {
@@ -175,19 +179,21 @@ async fn populate(store: &dyn Store) -> Fixture {
     let last_click = &clicks[11];
 
     let touch = Touch {
-        click_id: last_click.id.clone(),
-        link_id: link.id,
+        id: last_click.id.clone(),
+        channel: tributary_core::multitouch::Channel::Link,
+        link_id: Some(link.id),
         partner_id: partner.id,
         program_id,
         at: last_click.at,
         is_bot: false,
+        detail: None,
     };
     let sale_at = at(T0 + 12 * HOUR_MS);
     let binding = Binding {
         partner_id: partner.id,
         program_id,
         link_id: Some(link.id),
-        click_id: Some(touch.click_id.clone()),
+        click_id: Some(touch.id.clone()),
         touched_at: Some(touch.at),
         bound_at: sale_at,
     };
@@ -201,7 +207,7 @@ async fn populate(store: &dyn Store) -> Fixture {
     let facts = EventFacts {
         kind: EventKind::Sale,
         customer_external_id: customer.external_id.clone(),
-        click_id: Some(touch.click_id.clone()),
+        click_id: Some(touch.id.clone()),
         amount: Some(Money::new(12_345, usd())),
         occurred_at: sale_at,
         invoice_id: Some("in_1".into()),
@@ -227,7 +233,7 @@ async fn populate(store: &dyn Store) -> Fixture {
         share_bp: 10_000,
         role: "closer".into(),
         link_id: Some(link.id),
-        click_id: Some(touch.click_id.clone()),
+        click_id: Some(touch.id.clone()),
         touched_at: Some(touch.at),
         window_days: program.window_days,
         reason: "last non-bot click within the 30-day window".into(),
@@ -296,8 +302,83 @@ async fn populate(store: &dyn Store) -> Fixture {
     let mut tx = store.write().await.expect("write");
     tx.insert_customer(&customer).await.expect("customer");
     tx.insert_touch(customer.id, &touch).await.expect("touch");
+    tx.insert_touch(
+        customer.id,
+        &Touch {
+            id: "coupon:SPRING".into(),
+            channel: tributary_core::multitouch::Channel::Coupon,
+            link_id: None,
+            detail: Some("SPRING".into()),
+            ..touch.clone()
+        },
+    )
+    .await
+    .expect("coupon touch");
     tx.insert_event(&event).await.expect("event");
     tx.bind_customer(customer.id, &binding).await.expect("bind");
+    // Credited to two partners (the second needs no partner row).
+    let share = |partner_id, share_bp, role| tributary_core::attribution::BoundShare {
+        partner_id,
+        share_bp,
+        role,
+        model: "position_based".into(),
+        touch_id: touch.id.clone(),
+        channel: tributary_core::multitouch::Channel::Link,
+        link_id: Some(link.id),
+        touched_at: touch.at,
+    };
+    tx.set_customer_shares(
+        customer.id,
+        program_id,
+        &[
+            share(partner.id, 6_667, tributary_core::multitouch::Role::Closer),
+            share(
+                PartnerId(id()),
+                3_333,
+                tributary_core::multitouch::Role::Originator,
+            ),
+        ],
+    )
+    .await
+    .expect("shares");
+    tx.insert_coupon(&Coupon {
+        workspace_id: workspace.id,
+        code: "SPRING".into(),
+        program_id,
+        partner_id: partner.id,
+        created_at: sale_at,
+    })
+    .await
+    .expect("coupon");
+    tx.insert_deal(&Deal {
+        id: DealId(id()),
+        workspace_id: workspace.id,
+        program_id,
+        partner_id: partner.id,
+        customer_external_id: "cus_43".into(),
+        company: "Globex".into(),
+        contact_name: "Hank Scorpio".into(),
+        contact_email: "hank@globex.example".into(),
+        notes: "ünïcode notes".into(),
+        status: "approved".into(),
+        decided_at: Some(sale_at),
+        decision_reason: Some("known prospect".into()),
+        created_at: sale_at,
+    })
+    .await
+    .expect("deal");
+    tx.insert_audit(&AuditEntry {
+        id: id(),
+        workspace_id: workspace.id,
+        at: sale_at,
+        actor: format!("user:{}", user.id),
+        action: "customer.reattributed".into(),
+        subject: format!("customer:{}", customer.id),
+        reason: "the reseller closed it".into(),
+        detail_json: r#"{"shares":[]}"#.into(),
+    })
+    .await
+    .expect("audit");
     tx.insert_commission(&commission).await.expect("commission");
     // A commission no event owns (ADR 0006): no customer, no event, a source key.
     tx.insert_commission(&CommissionRecord {
@@ -405,6 +486,11 @@ struct Snapshot {
     customers: Vec<Customer>,
     customer_by_external_id: Option<Customer>,
     touches: Vec<Touch>,
+    shares: Vec<tributary_core::attribution::BoundShare>,
+    all_shares: Vec<(CustomerId, tributary_core::attribution::BoundShare)>,
+    coupons: Vec<Coupon>,
+    deals: Vec<Deal>,
+    audit: Vec<AuditEntry>,
     events: Vec<EventRecord>,
     event_by_key: Option<EventRecord>,
     customer_events: Vec<StoredEvent>,
@@ -458,6 +544,17 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .await
             .expect("customer"),
         touches: tx.touches(fixture.customer.id).await.expect("touches"),
+        shares: tx
+            .customer_shares(fixture.customer.id)
+            .await
+            .expect("shares"),
+        all_shares: tx.workspace_customer_shares(ws).await.expect("shares"),
+        coupons: tx.coupons(ws, None).await.expect("coupons"),
+        deals: tx.deals(ws, None, page).await.expect("deals"),
+        audit: tx
+            .audit_entries(ws, &format!("customer:{}", fixture.customer.id))
+            .await
+            .expect("audit"),
         events: tx.events(ws, page).await.expect("events"),
         event_by_key: tx
             .event_by_idempotency_key(ws, &fixture.event.idempotency_key)
@@ -560,6 +657,8 @@ async fn every_row_reads_back_the_same_through_both_stores() {
             "ledger_lines" => 2,
             // One from a sale, one from a day's clicks.
             "commissions" => 2,
+            // A click and a coupon; a customer shared by two partners.
+            "touches" | "customer_shares" => 2,
             _ => 1,
         };
         assert_eq!(table.rows, expected, "{}", table.table);

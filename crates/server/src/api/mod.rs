@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, authenticated by `Authorization: Bearer <api key>`.
 //! Workspace keys can do everything; partner-scoped keys read only their partner's data.
 
+mod attribution;
 mod billing;
 mod commissions;
 mod events;
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use tributary_app::{App, AppError};
-use tributary_core::{PartnerId, WorkspaceId};
+use tributary_core::{ApiKeyId, PartnerId, WorkspaceId};
 use tributary_store::Page;
 
 pub fn router() -> Router<App> {
@@ -30,6 +31,7 @@ pub fn router() -> Router<App> {
         .merge(payouts::router())
         .merge(plans::router())
         .merge(billing::router())
+        .merge(attribution::router())
 }
 
 /// The OpenAPI document. Kept by hand beside the handlers; a test checks that every route is
@@ -53,6 +55,7 @@ pub struct Caller {
     pub workspace_id: WorkspaceId,
     /// Set for partner-scoped keys.
     pub partner_id: Option<PartnerId>,
+    pub key_id: ApiKeyId,
 }
 
 impl Caller {
@@ -64,6 +67,11 @@ impl Caller {
                 "this needs a workspace API key, not a partner key",
             ))),
         }
+    }
+
+    /// Who the audit log names for this caller's changes.
+    pub fn actor(&self) -> String {
+        format!("api_key:{}", self.key_id)
     }
 
     /// Whether the caller may see data of `partner_id`.
@@ -88,6 +96,7 @@ impl FromRequestParts<App> for Caller {
         Ok(Caller {
             workspace_id: key.workspace_id,
             partner_id: key.partner_id,
+            key_id: key.id,
         })
     }
 }

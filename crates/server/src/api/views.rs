@@ -1,6 +1,7 @@
 //! JSON views of stored rows. Times are RFC 3339, money is `amount_minor` + `currency`.
 
 use serde_json::{Value, json};
+use tributary_app::attribution::ConversionPath;
 use tributary_app::ingest::format_time;
 use tributary_core::ledger::PartnerBalance;
 use tributary_store::*;
@@ -9,7 +10,40 @@ pub fn program(p: &Program) -> Value {
     json!({
         "id": p.id, "name": p.name, "destination_url": p.destination_url, "currency": p.currency,
         "window_days": p.window_days, "hold_days": p.hold_days, "min_payout_minor": p.min_payout_minor,
-        "plan_version_id": p.plan_version_id, "created_at": format_time(p.created_at),
+        "plan_version_id": p.plan_version_id, "attribution": p.attribution,
+        "created_at": format_time(p.created_at),
+    })
+}
+
+pub fn coupon(c: &Coupon) -> Value {
+    json!({
+        "code": c.code, "program_id": c.program_id, "partner_id": c.partner_id,
+        "created_at": format_time(c.created_at),
+    })
+}
+
+pub fn deal(d: &Deal) -> Value {
+    json!({
+        "id": d.id, "program_id": d.program_id, "partner_id": d.partner_id,
+        "customer_id": d.customer_external_id, "company": d.company,
+        "contact_name": d.contact_name, "contact_email": d.contact_email, "notes": d.notes,
+        "status": d.status, "decided_at": d.decided_at.map(format_time),
+        "decision_reason": d.decision_reason, "created_at": format_time(d.created_at),
+    })
+}
+
+pub fn conversion_path(path: &ConversionPath) -> Value {
+    json!({
+        "customer_id": path.customer_id, "external_id": path.external_id,
+        "program_id": path.program_id, "bound_at": path.bound_at.map(format_time),
+        "credits": path.credits.iter().map(|c| json!({
+            "partner_id": c.partner_id, "share_bp": c.share_bp, "role": c.role, "model": c.model,
+            "since": c.since.map(format_time),
+        })).collect::<Vec<_>>(),
+        "touches": path.touches.iter().map(|t| json!({
+            "id": t.id, "channel": t.channel, "partner_id": t.partner_id, "link_id": t.link_id,
+            "at": format_time(t.at), "is_bot": t.is_bot, "detail": t.detail,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 24] = [
+pub const TABLES: [&str; 28] = [
     "workspaces",
     "users",
     "partners",
@@ -24,6 +24,9 @@ pub const TABLES: [&str; 24] = [
     "link_daily",
     "customers",
     "touches",
+    "customer_shares",
+    "coupons",
+    "deals",
     "events",
     "commissions",
     "commission_voids",
@@ -35,6 +38,7 @@ pub const TABLES: [&str; 24] = [
     "settings",
     "provider_events",
     "provider_payments",
+    "audit_log",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

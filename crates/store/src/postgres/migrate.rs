@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_billing.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_attribution.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

@@ -15,6 +15,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_keyed_commissions.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_billing.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_attribution.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -14,7 +14,8 @@ use axum::response::Response;
 use axum::routing::get;
 use tributary_app::App;
 use tributary_core::CustomerId;
-use tributary_core::multitouch::{self, Attribution, Channel, Model, NoShare, TouchPoint};
+use tributary_core::attribution::{Touch, bound_credits};
+use tributary_core::multitouch::{self, Channel, NoShare, TouchPoint};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -90,11 +91,27 @@ struct TouchRow {
     at: String,
     partner: String,
     channel: &'static str,
-    link: String,
+    /// The link, coupon code, `via` code, deal or reason the touch carried.
+    detail: String,
     /// Why it counts or not for the credit.
     counted: String,
     share: String,
     role: String,
+}
+
+struct CreditRow {
+    partner: String,
+    share: String,
+    role: String,
+    channel: &'static str,
+    since: String,
+}
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    reason: String,
 }
 
 #[derive(Template)]
@@ -102,13 +119,16 @@ struct TouchRow {
 struct CustomerPage {
     layout: Layout,
     facts: Vec<Fact>,
+    credits: Vec<CreditRow>,
     touches: Vec<TouchRow>,
+    audit: Vec<AuditRow>,
     why: String,
 }
 
-/// The conversion path: every touch in order, with the credit each partner got and why. The
-/// credit is worked out again from the touches by the attribution model at the moment the
-/// customer was bound (last touch: the program's model today, docs/ATTRIBUTION.md).
+/// The conversion path: every touch in order, whether it counted, and the credit each
+/// partner holds and why. The touches' shares are worked out again by the program's model
+/// at the moment the customer was bound; the credits are those recorded then (or by an
+/// admin's re-attribution since).
 async fn customer(
     State(app): State<App>,
     admin: AdminSession,
@@ -122,6 +142,10 @@ async fn customer(
         .await?
         .ok_or_else(|| UiError::not_found("customer"))?;
     let touches = tx.touches(customer.id).await?;
+    let recorded = tx.customer_shares(customer.id).await?;
+    let audit = tx
+        .audit_entries(workspace_id, &format!("customer:{}", customer.id))
+        .await?;
     let mut directory = Directory::load(tx.as_mut(), workspace_id).await?;
     let binding = customer.binding.clone();
     let program = match &binding {
@@ -133,7 +157,11 @@ async fn customer(
             tx.as_mut(),
             workspace_id,
             binding.iter().map(|b| b.program_id).collect(),
-            touches.iter().map(|t| t.partner_id).collect(),
+            touches
+                .iter()
+                .map(|t| t.partner_id)
+                .chain(recorded.iter().map(|s| s.partner_id))
+                .collect(),
         )
         .await?;
     let mut facts = vec![
@@ -141,45 +169,65 @@ async fn customer(
         Fact::new("First seen", when(customer.created_at)),
     ];
     let mut shares = Vec::new();
+    let mut credits = Vec::new();
     let why = match (&binding, &program) {
         (Some(binding), Some(program)) => {
+            let settings = &program.attribution;
             facts.push(Fact::new("Program", program.name.clone()));
+            facts.push(Fact::new("Model", settings.model.to_string()));
             facts.push(Fact::new(
-                "Bound to",
-                directory.partner_name(binding.partner_id),
+                "Precedence",
+                precedence_text(&settings.precedence),
             ));
+            facts.push(Fact::new("Window", format!("{} days", program.window_days)));
             facts.push(Fact::new("Bound at", when(binding.bound_at)));
-            let attribution = Attribution {
-                model: Model::LastTouch,
-                window_days: program.window_days,
-                precedence: Vec::new(),
-            };
+            for credit in bound_credits(
+                binding,
+                &recorded,
+                settings.model.name(),
+                program.window_days,
+            ) {
+                credits.push(CreditRow {
+                    partner: directory.partner_name(credit.partner_id),
+                    share: crate::ui::explain::percent(credit.share_bp),
+                    role: credit.role.clone(),
+                    channel: recorded
+                        .iter()
+                        .find(|share| share.partner_id == credit.partner_id)
+                        .map_or_else(
+                            || channel_of(&touches, credit.click_id.as_deref()),
+                            |share| share.channel.as_str(),
+                        ),
+                    since: credit.touched_at.map(when).unwrap_or_default(),
+                });
+            }
             let points: Vec<TouchPoint> = touches
                 .iter()
                 .map(|touch| TouchPoint {
-                    id: touch.click_id.clone(),
+                    id: touch.id.clone(),
                     partner_id: touch.partner_id,
-                    channel: Channel::Link,
+                    channel: touch.channel,
                     at: touch.at,
                     is_bot: touch.is_bot,
                 })
                 .collect();
-            match multitouch::shares(&attribution, &points, binding.bound_at) {
+            match multitouch::shares(&program.attribution(), &points, binding.bound_at) {
                 Ok(found) => {
                     shares = found;
                     format!(
-                        "{}: the last human click within the program's {}-day window before the first credited event ({}) takes the whole credit; later sales, renewals and refunds follow this binding.",
-                        attribution.model,
+                        "{}: the human touches within the program's {}-day window before the first credited event ({}) count, only those of the strongest channel present ({}); the partners share 100% in basis points by the model. Later sales, renewals and refunds follow these credits.",
+                        settings.model,
                         program.window_days,
-                        when(binding.bound_at)
+                        when(binding.bound_at),
+                        precedence_text(&settings.precedence),
                     )
                 }
                 Err(NoShare::NoTouch | NoShare::OnlyBotTouches | NoShare::OutsideWindow) => {
-                    "the binding came with the event itself (its click id), not from a recorded touch.".into()
+                    "the credit came with the event itself (its click id) or from an admin, not from the touches recorded.".into()
                 }
             }
         }
-        _ => "not attributed: no human click within a program's window came before its events."
+        _ => "not attributed: no human touch within a program's window came before its events."
             .into(),
     };
     let window_start = binding
@@ -198,6 +246,8 @@ async fn customer(
                     "no: after the binding".into()
                 } else if window_start.is_some_and(|start| touch.at < start) {
                     "no: outside the window".into()
+                } else if share.is_none() {
+                    "no: a stronger channel counted".into()
                 } else {
                     "yes".into()
                 }
@@ -207,8 +257,12 @@ async fn customer(
             TouchRow {
                 at: when(touch.at),
                 partner: directory.partner_name(touch.partner_id),
-                channel: Channel::Link.as_str(),
-                link: short_id(touch.link_id),
+                channel: touch.channel.as_str(),
+                detail: touch
+                    .detail
+                    .clone()
+                    .or_else(|| touch.link_id.map(short_id))
+                    .unwrap_or_default(),
                 counted,
                 share: share
                     .map(|s| crate::ui::explain::percent(s.share_bp))
@@ -226,10 +280,44 @@ async fn customer(
             "/admin/customers",
         ),
         facts,
+        credits,
         touches: rows,
+        audit: audit
+            .into_iter()
+            .map(|entry| AuditRow {
+                at: when(entry.at),
+                actor: entry.actor,
+                action: entry.action,
+                reason: entry.reason,
+            })
+            .collect(),
         why,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+fn precedence_text(precedence: &[Channel]) -> String {
+    if precedence.is_empty() {
+        return "every channel the same".into();
+    }
+    let listed: Vec<&str> = precedence.iter().map(|c| c.as_str()).collect();
+    let rest: Vec<&str> = Channel::ALL
+        .iter()
+        .filter(|c| !precedence.contains(c))
+        .map(|c| c.as_str())
+        .collect();
+    if rest.is_empty() {
+        listed.join(" > ")
+    } else {
+        format!("{} > {}", listed.join(" > "), rest.join(" = "))
+    }
+}
+
+fn channel_of(touches: &[Touch], touch_id: Option<&str>) -> &'static str {
+    touches
+        .iter()
+        .find(|touch| Some(touch.id.as_str()) == touch_id)
+        .map_or(Channel::Link.as_str(), |touch| touch.channel.as_str())
 }
 
 struct EventRow {

@@ -72,6 +72,7 @@ impl ProgramForm {
             lead_flat_minor: optional_number("lead_flat_minor", &self.lead_flat_minor)?,
             sale_percent_bp: optional_number("sale_percent_bp", &self.sale_percent_bp)?,
             plan: None,
+            attribution: None,
         })
     }
 }

@@ -7,6 +7,7 @@ use tokio_postgres::Row;
 use tributary_core::attribution::{Binding, Touch};
 use tributary_core::commission::StoredEvent;
 use tributary_core::event::{EventFacts, EventKind};
+use tributary_core::multitouch::Channel;
 
 fn customer_row(row: &Row) -> Result<Customer> {
     let binding = match (
@@ -34,13 +35,17 @@ fn customer_row(row: &Row) -> Result<Customer> {
 }
 
 fn touch_row(row: &Row) -> Result<Touch> {
+    let channel: &str = rows::get(row, "channel")?;
     Ok(Touch {
-        click_id: rows::get(row, "click_id")?,
-        link_id: LinkId(rows::uuid(row, "link_id")?),
+        id: rows::get(row, "touch_id")?,
+        channel: Channel::parse(channel)
+            .ok_or_else(|| StoreError::Corrupt(format!("touch channel {channel}")))?,
+        link_id: rows::opt_uuid(row, "link_id")?.map(LinkId),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         at: rows::ts(row, "at")?,
         is_bot: rows::get(row, "is_bot")?,
+        detail: rows::get(row, "detail")?,
     })
 }
 
@@ -178,7 +183,8 @@ pub async fn customers(
     let offset = i64::from(page.offset);
     all(
         db,
-        "SELECT * FROM customers WHERE workspace_id = $1 AND ($2::UUID IS NULL OR partner_id = $2)
+        "SELECT * FROM customers WHERE workspace_id = $1 AND ($2::UUID IS NULL OR partner_id = $2
+           OR id IN (SELECT customer_id FROM customer_shares WHERE partner_id = $2))
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
         &[&workspace_id, &partner, &limit, &offset],
         customer_row,
@@ -188,22 +194,25 @@ pub async fn customers(
 
 pub async fn insert_touch(db: &Db, customer_id: CustomerId, touch: &Touch) -> Result<()> {
     let customer_id = customer_id.as_uuid();
-    let link_id = touch.link_id.as_uuid();
+    let link_id = touch.link_id.map(|id| id.as_uuid());
     let partner_id = touch.partner_id.as_uuid();
     let program_id = touch.program_id.as_uuid();
     let at = touch.at.millis();
     execute(
         db,
-        "INSERT INTO touches (customer_id, click_id, link_id, partner_id, program_id, at, is_bot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, click_id) DO NOTHING",
+        "INSERT INTO touches (customer_id, touch_id, link_id, partner_id, program_id, at, is_bot,
+         channel, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (customer_id, touch_id) DO NOTHING",
         &[
             &customer_id,
-            &touch.click_id,
+            &touch.id,
             &link_id,
             &partner_id,
             &program_id,
             &at,
             &touch.is_bot,
+            &touch.channel.as_str(),
+            &touch.detail,
         ],
     )
     .await?;
@@ -214,7 +223,7 @@ pub async fn touches(db: &Db, customer_id: CustomerId) -> Result<Vec<Touch>> {
     let customer_id = customer_id.as_uuid();
     all(
         db,
-        "SELECT * FROM touches WHERE customer_id = $1 ORDER BY at LIMIT 1000",
+        "SELECT * FROM touches WHERE customer_id = $1 ORDER BY at, touch_id LIMIT 1000",
         &[&customer_id],
         touch_row,
     )
@@ -387,7 +396,10 @@ pub async fn partner_period_customers(
         db,
         "SELECT DISTINCT e.customer_id FROM events e JOIN customers c ON c.id = e.customer_id
          WHERE e.partner_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND c.program_id = $4
-         ORDER BY e.customer_id",
+         UNION
+         SELECT DISTINCT e.customer_id FROM customer_shares s JOIN events e ON e.customer_id = s.customer_id
+         WHERE s.partner_id = $1 AND s.program_id = $4 AND e.occurred_at >= $2 AND e.occurred_at < $3
+         ORDER BY 1",
         &[&partner_id, &from, &to, &program_id],
         |row| Ok(CustomerId(rows::uuid(row, "customer_id")?)),
     )

@@ -4,6 +4,7 @@ use super::super::query::{Db, all, execute, insert, optional};
 use super::super::rows;
 use crate::*;
 use tokio_postgres::Row;
+use tributary_core::multitouch::Settings;
 
 fn program_row(row: &Row) -> Result<Program> {
     Ok(Program {
@@ -16,8 +17,41 @@ fn program_row(row: &Row) -> Result<Program> {
         hold_days: rows::u32_col(row, "hold_days")?,
         min_payout_minor: rows::get(row, "min_payout_minor")?,
         plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        attribution: attribution_settings(rows::get(row, "attribution_json")?)?,
         created_at: rows::ts(row, "created_at")?,
     })
+}
+
+/// A program's stored attribution settings; none stored means the defaults.
+fn attribution_settings(json: Option<String>) -> Result<Settings> {
+    json.map_or_else(
+        || Ok(Settings::default()),
+        |json| {
+            serde_json::from_str(&json)
+                .map_err(|error| StoreError::Corrupt(format!("attribution settings: {error}")))
+        },
+    )
+}
+
+fn settings_json(settings: &Settings) -> Result<String> {
+    serde_json::to_string(settings)
+        .map_err(|error| StoreError::Corrupt(format!("attribution settings: {error}")))
+}
+
+pub async fn set_program_attribution(
+    db: &Db,
+    program_id: ProgramId,
+    settings: &Settings,
+) -> Result<()> {
+    let program_id = program_id.as_uuid();
+    let json = settings_json(settings)?;
+    execute(
+        db,
+        "UPDATE programs SET attribution_json = $1 WHERE id = $2",
+        &[&json, &program_id],
+    )
+    .await?;
+    Ok(())
 }
 
 fn plan_version_row(row: &Row) -> Result<PlanVersion> {
@@ -91,10 +125,12 @@ pub async fn insert_program(db: &Db, program: &Program) -> Result<()> {
     let hold_days = i64::from(program.hold_days);
     let plan_version_id = program.plan_version_id.as_uuid();
     let created_at = program.created_at.millis();
+    let attribution = settings_json(&program.attribution)?;
     insert(
         db,
         "INSERT INTO programs (id, workspace_id, name, destination_url, currency, window_days, hold_days,
-         min_payout_minor, plan_version_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         min_payout_minor, plan_version_id, attribution_json, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &id,
             &workspace_id,
@@ -105,6 +141,7 @@ pub async fn insert_program(db: &Db, program: &Program) -> Result<()> {
             &hold_days,
             &program.min_payout_minor,
             &plan_version_id,
+            &attribution,
             &created_at,
         ],
     )

@@ -7,6 +7,7 @@ use rusqlite::{Connection, Row, params};
 use tributary_core::attribution::{Binding, Touch};
 use tributary_core::commission::StoredEvent;
 use tributary_core::event::{EventFacts, EventKind};
+use tributary_core::multitouch::Channel;
 
 fn customer_row(row: &Row<'_>) -> Result<Customer> {
     let binding = match (
@@ -34,13 +35,17 @@ fn customer_row(row: &Row<'_>) -> Result<Customer> {
 }
 
 fn touch_row(row: &Row<'_>) -> Result<Touch> {
+    let channel: String = row.get("channel")?;
     Ok(Touch {
-        click_id: row.get("click_id")?,
-        link_id: LinkId(rows::uuid(row, "link_id")?),
+        id: row.get("touch_id")?,
+        channel: Channel::parse(&channel)
+            .ok_or_else(|| StoreError::Corrupt(format!("touch channel {channel}")))?,
+        link_id: rows::opt_uuid(row, "link_id")?.map(LinkId),
         partner_id: PartnerId(rows::uuid(row, "partner_id")?),
         program_id: ProgramId(rows::uuid(row, "program_id")?),
         at: rows::ts(row, "at")?,
         is_bot: row.get("is_bot")?,
+        detail: row.get("detail")?,
     })
 }
 
@@ -164,10 +169,12 @@ pub fn customers(
     let partner = partner_id.map(|id| id.to_string());
     all(
         db,
-        "SELECT * FROM customers WHERE workspace_id = ? AND (? IS NULL OR partner_id = ?)
+        "SELECT * FROM customers WHERE workspace_id = ? AND (? IS NULL OR partner_id = ?
+           OR id IN (SELECT customer_id FROM customer_shares WHERE partner_id = ?))
          ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
         params![
             workspace_id.to_string(),
+            partner,
             partner,
             partner,
             page.limit,
@@ -180,16 +187,19 @@ pub fn customers(
 pub fn insert_touch(db: &Connection, customer_id: CustomerId, touch: &Touch) -> Result<()> {
     execute(
         db,
-        "INSERT INTO touches (customer_id, click_id, link_id, partner_id, program_id, at, is_bot)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id, click_id) DO NOTHING",
+        "INSERT INTO touches (customer_id, touch_id, link_id, partner_id, program_id, at, is_bot,
+         channel, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (customer_id, touch_id) DO NOTHING",
         params![
             customer_id.to_string(),
-            touch.click_id,
-            touch.link_id.to_string(),
+            touch.id,
+            touch.link_id.map(|id| id.to_string()),
             touch.partner_id.to_string(),
             touch.program_id.to_string(),
             touch.at.millis(),
             touch.is_bot,
+            touch.channel.as_str(),
+            touch.detail,
         ],
     )?;
     Ok(())
@@ -198,7 +208,7 @@ pub fn insert_touch(db: &Connection, customer_id: CustomerId, touch: &Touch) -> 
 pub fn touches(db: &Connection, customer_id: CustomerId) -> Result<Vec<Touch>> {
     all(
         db,
-        "SELECT * FROM touches WHERE customer_id = ? ORDER BY at LIMIT 1000",
+        "SELECT * FROM touches WHERE customer_id = ? ORDER BY at, touch_id LIMIT 1000",
         [customer_id.to_string()],
         touch_row,
     )
@@ -336,8 +346,11 @@ pub fn partner_period_customers(
     all(
         db,
         "SELECT DISTINCT e.customer_id FROM events e JOIN customers c ON c.id = e.customer_id
-         WHERE e.partner_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? AND c.program_id = ?
-         ORDER BY e.customer_id",
+         WHERE e.partner_id = ?1 AND e.occurred_at >= ?2 AND e.occurred_at < ?3 AND c.program_id = ?4
+         UNION
+         SELECT DISTINCT e.customer_id FROM customer_shares s JOIN events e ON e.customer_id = s.customer_id
+         WHERE s.partner_id = ?1 AND s.program_id = ?4 AND e.occurred_at >= ?2 AND e.occurred_at < ?3
+         ORDER BY 1",
         params![
             partner_id.to_string(),
             from.millis(),

@@ -4,6 +4,7 @@
 //! worker. The SQL lives in one module per area; this file owns the transaction's life.
 
 mod accounts;
+mod attribution;
 mod billing;
 mod commissions;
 mod events;
@@ -103,6 +104,110 @@ impl Tx for SqliteTx {
 
     async fn put_setting_if_absent(&mut self, key: &str, value: &str) -> Result<()> {
         accounts::put_setting_if_absent(self.db(), key, value)
+    }
+
+    async fn set_program_attribution(
+        &mut self,
+        program_id: ProgramId,
+        settings: &tributary_core::multitouch::Settings,
+    ) -> Result<()> {
+        programs::set_program_attribution(self.db(), program_id, settings)
+    }
+
+    async fn customer_shares(
+        &mut self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<tributary_core::attribution::BoundShare>> {
+        attribution::customer_shares(self.db(), customer_id)
+    }
+
+    async fn workspace_customer_shares(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(CustomerId, tributary_core::attribution::BoundShare)>> {
+        attribution::workspace_customer_shares(self.db(), workspace_id)
+    }
+
+    async fn set_customer_shares(
+        &mut self,
+        customer_id: CustomerId,
+        program_id: ProgramId,
+        shares: &[tributary_core::attribution::BoundShare],
+    ) -> Result<()> {
+        attribution::set_customer_shares(self.db(), customer_id, program_id, shares)
+    }
+
+    async fn insert_coupon(&mut self, coupon: &Coupon) -> Result<()> {
+        attribution::insert_coupon(self.db(), coupon)
+    }
+
+    async fn coupon(&mut self, workspace_id: WorkspaceId, code: &str) -> Result<Option<Coupon>> {
+        attribution::coupon(self.db(), workspace_id, code)
+    }
+
+    async fn coupons(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<Coupon>> {
+        attribution::coupons(self.db(), workspace_id, partner_id)
+    }
+
+    async fn insert_deal(&mut self, deal: &Deal) -> Result<()> {
+        attribution::insert_deal(self.db(), deal)
+    }
+
+    async fn deal(&mut self, workspace_id: WorkspaceId, id: DealId) -> Result<Option<Deal>> {
+        attribution::deal(self.db(), workspace_id, id)
+    }
+
+    async fn deals(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<Deal>> {
+        attribution::deals(self.db(), workspace_id, partner_id, page)
+    }
+
+    async fn decide_deal(
+        &mut self,
+        id: DealId,
+        status: &str,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<()> {
+        attribution::decide_deal(self.db(), id, status, at, reason)
+    }
+
+    async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        attribution::insert_audit(self.db(), entry)
+    }
+
+    async fn audit_entries(
+        &mut self,
+        workspace_id: WorkspaceId,
+        subject: &str,
+    ) -> Result<Vec<AuditEntry>> {
+        attribution::audit_entries(self.db(), workspace_id, subject)
+    }
+
+    async fn set_customer_event_credit(
+        &mut self,
+        customer_id: CustomerId,
+        partner_id: PartnerId,
+        link_id: Option<LinkId>,
+    ) -> Result<()> {
+        attribution::set_customer_event_credit(self.db(), customer_id, partner_id, link_id)
+    }
+
+    async fn open_deal(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        customer_external_id: &str,
+    ) -> Result<Option<Deal>> {
+        attribution::open_deal(self.db(), workspace_id, program_id, customer_external_id)
     }
 
     async fn put_setting(&mut self, key: &str, value: &str) -> Result<()> {

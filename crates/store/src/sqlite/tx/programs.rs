@@ -4,6 +4,7 @@ use super::super::query::{all, execute, insert, optional};
 use super::super::rows;
 use crate::*;
 use rusqlite::{Connection, Row, params};
+use tributary_core::multitouch::Settings;
 
 fn program_row(row: &Row<'_>) -> Result<Program> {
     Ok(Program {
@@ -16,8 +17,20 @@ fn program_row(row: &Row<'_>) -> Result<Program> {
         hold_days: rows::u32_col(row, "hold_days")?,
         min_payout_minor: row.get("min_payout_minor")?,
         plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        attribution: attribution_settings(row.get("attribution_json")?)?,
         created_at: rows::ts(row, "created_at")?,
     })
+}
+
+/// A program's stored attribution settings; none stored means the defaults.
+fn attribution_settings(json: Option<String>) -> Result<Settings> {
+    json.map_or_else(
+        || Ok(Settings::default()),
+        |json| {
+            serde_json::from_str(&json)
+                .map_err(|error| StoreError::Corrupt(format!("attribution settings: {error}")))
+        },
+    )
 }
 
 fn plan_version_row(row: &Row<'_>) -> Result<PlanVersion> {
@@ -87,7 +100,8 @@ pub fn insert_program(db: &Connection, program: &Program) -> Result<()> {
     insert(
         db,
         "INSERT INTO programs (id, workspace_id, name, destination_url, currency, window_days, hold_days,
-         min_payout_minor, plan_version_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         min_payout_minor, plan_version_id, attribution_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             program.id.to_string(),
             program.workspace_id.to_string(),
@@ -98,6 +112,7 @@ pub fn insert_program(db: &Connection, program: &Program) -> Result<()> {
             i64::from(program.hold_days),
             program.min_payout_minor,
             program.plan_version_id.to_string(),
+            settings_json(&program.attribution)?,
             program.created_at.millis(),
         ],
     )
@@ -152,6 +167,24 @@ pub fn plan_versions(db: &Connection, program_id: ProgramId) -> Result<Vec<PlanV
         [program_id.to_string()],
         plan_version_row,
     )
+}
+
+fn settings_json(settings: &Settings) -> Result<String> {
+    serde_json::to_string(settings)
+        .map_err(|error| StoreError::Corrupt(format!("attribution settings: {error}")))
+}
+
+pub fn set_program_attribution(
+    db: &Connection,
+    program_id: ProgramId,
+    settings: &Settings,
+) -> Result<()> {
+    execute(
+        db,
+        "UPDATE programs SET attribution_json = ? WHERE id = ?",
+        params![settings_json(settings)?, program_id.to_string()],
+    )?;
+    Ok(())
 }
 
 pub fn set_program_plan_version(
