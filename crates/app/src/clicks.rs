@@ -174,6 +174,16 @@ pub struct Redirect {
 
 /// Records a click on `link` and says where to send the visitor.
 pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
+    let click_id = record(app, link, visit, false);
+    Redirect {
+        location: append_click_id(&link.destination_url, &click_id),
+        click_id,
+    }
+}
+
+/// Records a visit on `link`: a click on the tracking link itself, or (`referral`) a
+/// `?via=` visit the site snippet reported. Returns the click id.
+pub fn record(app: &App, link: &Link, visit: Visit<'_>, referral: bool) -> String {
     let now = app.now();
     let is_bot = tributary_core::bots::is_bot(visit.user_agent);
     let mut random = [0u8; 6];
@@ -184,7 +194,7 @@ pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
             link_id: link.id,
             at: now,
             is_bot,
-            referral: false,
+            referral,
         },
         random,
     );
@@ -201,10 +211,7 @@ pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
             .map(|referrer| referrer.chars().take(1024).collect()),
         is_bot,
     });
-    Redirect {
-        location: append_click_id(&link.destination_url, &click_id),
-        click_id,
-    }
+    click_id
 }
 
 /// Adds `tclid=<id>` to a stored destination, before any fragment.

@@ -20,6 +20,7 @@ pub mod plans;
 pub mod posting;
 pub mod replay;
 pub mod secrets;
+pub mod snippet;
 
 use std::sync::Arc;
 use tributary_store::Store;

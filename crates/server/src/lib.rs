@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod redirect;
+pub mod snippet;
 pub mod ui;
 
 use axum::Router;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .merge(api::router())
         .merge(ui::router())
+        .merge(snippet::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Outermost, so it also sees (and reshapes) the body limit's own 413.
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))

@@ -5,12 +5,11 @@
 //! Needs `chromedriver` and `/usr/bin/chromium` (Debian: `apt-get install chromium
 //! chromium-driver`). Without them the test fails: a silent pass would hide a broken UI.
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use fantoccini::{Client, Locator};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use support::browser::{Chromedriver, PAGE_TIMEOUT, connect};
 use tempfile::TempDir;
 use tributary_app::App;
 use tributary_app::admin::{self, NewPartner, NewProgram};
@@ -18,81 +17,13 @@ use tributary_app::clock::SystemClock;
 use tributary_core::{PartnerId, ProgramId};
 use tributary_store::sqlite::SqliteStore;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER_CANDIDATES: [&str; 2] = ["/usr/bin/chromedriver", "/usr/local/bin/chromedriver"];
-const CHROMEDRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
-const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
-/// A common laptop screen.
-const WINDOW_WIDTH: u32 = 1366;
-const WINDOW_HEIGHT: u32 = 900;
+const WINDOW_WIDTH: u32 = support::browser::WINDOW_WIDTH;
+const WINDOW_HEIGHT: u32 = support::browser::WINDOW_HEIGHT;
 
 const OWNER_EMAIL: &str = "owner@example.com";
 const PARTNER_EMAIL: &str = "paula@partners.example";
 const PASSWORD: &str = "correct horse battery";
 const LINK_CODE: &str = "browser-test-link";
-
-/// The chromedriver child process, killed when the test ends, also when it fails.
-struct Chromedriver {
-    child: Child,
-    port: u16,
-}
-
-impl Chromedriver {
-    fn start() -> Chromedriver {
-        let binary = CHROMEDRIVER_CANDIDATES
-            .iter()
-            .copied()
-            .find(|path| Path::new(path).exists())
-            .unwrap_or_else(|| {
-                panic!(
-                    "chromedriver is not installed (looked in {CHROMEDRIVER_CANDIDATES:?}); \
-                     the browser test needs it: apt-get install -y chromium chromium-driver"
-                )
-            });
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is not installed; the browser test needs it: \
-             apt-get install -y chromium chromium-driver"
-        );
-        let port = free_port();
-        let child = Command::new(binary)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("chromedriver at {binary} did not start: {error}"));
-        let driver = Chromedriver { child, port };
-        let started = Instant::now();
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < CHROMEDRIVER_START_TIMEOUT,
-                "chromedriver did not listen on port {port} within {CHROMEDRIVER_START_TIMEOUT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        driver
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port for chromedriver")
-}
 
 struct Seeded {
     base: String,
@@ -167,30 +98,6 @@ async fn start_server() -> Seeded {
         partner_id: partner.id,
         _dir: dir,
     }
-}
-
-async fn connect(driver: &Chromedriver) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-dev-shm-usage",
-                format!("--window-size={WINDOW_WIDTH},{WINDOW_HEIGHT}"),
-            ],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("a TLS connector for the WebDriver client")
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .expect("a Chromium session through chromedriver")
 }
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
@@ -336,8 +243,6 @@ async fn flow(browser: &Client, seeded: &Seeded) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_link_and_the_partner_sees_it_in_the_portal() {
-    // Two TLS crypto providers are linked in (see Cargo.toml); rustls needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let driver = Chromedriver::start();
     let seeded = start_server().await;
     let browser = connect(&driver).await;

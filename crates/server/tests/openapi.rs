@@ -12,7 +12,15 @@ use tributary_server::api::OPENAPI;
 use tributary_server::error::status_of;
 
 /// Route prefixes the document must cover. The web UI (`/admin`, `/portal`) is not API.
-const DOCUMENTED_PREFIXES: [&str; 5] = ["/api", "/healthz", "/metrics", "/r/", "/webhooks/"];
+const DOCUMENTED_PREFIXES: [&str; 7] = [
+    "/api",
+    "/healthz",
+    "/metrics",
+    "/r/",
+    "/webhooks/",
+    "/t.js",
+    "/t/",
+];
 const HTTP_METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "options", "trace",
 ];
@@ -26,7 +34,11 @@ fn document() -> Value {
 /// `src/lib.rs`.
 fn route_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = vec![root.join("lib.rs"), root.join("redirect.rs")];
+    let mut files = vec![
+        root.join("lib.rs"),
+        root.join("redirect.rs"),
+        root.join("snippet.rs"),
+    ];
     let mut folders = vec![root.join("api")];
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(&folder).expect("src/api is readable") {

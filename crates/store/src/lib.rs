@@ -203,6 +203,8 @@ pub trait Tx: Send {
         reason: &str,
     ) -> Result<()>;
     async fn insert_audit(&mut self, entry: &AuditEntry) -> Result<()>;
+    /// A program by its id alone (the site snippet knows only the program's public key).
+    async fn program_by_id(&mut self, id: ProgramId) -> Result<Option<Program>>;
     /// Points a customer's events at their (new) lead partner and link, after a
     /// re-attribution: the events' credit columns follow the binding.
     async fn set_customer_event_credit(

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;

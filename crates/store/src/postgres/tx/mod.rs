@@ -417,6 +417,10 @@ impl Tx for PgTx {
         attribution::open_deal(self.db(), workspace_id, program_id, customer_external_id).await
     }
 
+    async fn program_by_id(&mut self, id: ProgramId) -> Result<Option<Program>> {
+        programs::program_by_id(self.db(), id).await
+    }
+
     async fn put_setting(&mut self, key: &str, value: &str) -> Result<()> {
         billing::put_setting(self.db(), key, value).await
     }

@@ -488,3 +488,14 @@ pub async fn partner_daily_clicks(
 pub async fn all_links(db: &Db) -> Result<Vec<Link>> {
     all(db, "SELECT * FROM links", &[], link_row).await
 }
+
+pub async fn program_by_id(db: &Db, id: ProgramId) -> Result<Option<Program>> {
+    let id = id.as_uuid();
+    optional(
+        db,
+        "SELECT * FROM programs WHERE id = $1",
+        &[&id],
+        program_row,
+    )
+    .await
+}

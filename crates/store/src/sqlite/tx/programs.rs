@@ -428,3 +428,12 @@ pub fn partner_daily_clicks(
 pub fn all_links(db: &Connection) -> Result<Vec<Link>> {
     all(db, "SELECT * FROM links", [], link_row)
 }
+
+pub fn program_by_id(db: &Connection, id: ProgramId) -> Result<Option<Program>> {
+    optional(
+        db,
+        "SELECT * FROM programs WHERE id = ?",
+        [id.to_string()],
+        program_row,
+    )
+}
