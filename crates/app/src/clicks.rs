@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot};
 use tributary_core::clickid::{self, ClickFacts};
-use tributary_store::{Click, Link, Store};
+use tributary_store::{Click, Link, Store, Subs};
 
 /// Clicks waiting for the writer at most. Beyond this the redirect still answers, and the
 /// click is counted in `tributary_clicks_dropped_total`.
@@ -174,7 +174,64 @@ pub struct Redirect {
 
 /// Records a click on `link` and says where to send the visitor.
 pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
-    let click_id = record(app, link, visit, false);
+    click_with(app, link, visit, Subs::default())
+}
+
+/// Longest sub-id kept, in characters.
+pub const MAX_SUB_LEN: usize = 100;
+
+/// The sub-ids in a tracking link's query (`sub1=..` to `sub5=..`, percent-decoded, control
+/// characters dropped, at most [`MAX_SUB_LEN`] characters each; empty ones are absent).
+pub fn subs_from_query(query: &str) -> Subs {
+    let mut subs = Subs::default();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(slot) = name
+            .strip_prefix("sub")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=5).contains(n))
+        else {
+            continue;
+        };
+        let value: String = percent_decode(value)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_SUB_LEN)
+            .collect();
+        if !value.is_empty() {
+            subs[slot - 1] = Some(value);
+        }
+    }
+    subs
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; invalid UTF-8
+/// is replaced.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |byte: u8| (byte as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A click with the sub-ids the link was followed with.
+pub fn click_with(app: &App, link: &Link, visit: Visit<'_>, subs: Subs) -> Redirect {
+    let click_id = record(app, link, visit, false, subs);
     Redirect {
         location: append_click_id(&link.destination_url, &click_id),
         click_id,
@@ -183,7 +240,7 @@ pub fn click(app: &App, link: &Link, visit: Visit<'_>) -> Redirect {
 
 /// Records a visit on `link`: a click on the tracking link itself, or (`referral`) a
 /// `?via=` visit the site snippet reported. Returns the click id.
-pub fn record(app: &App, link: &Link, visit: Visit<'_>, referral: bool) -> String {
+pub fn record(app: &App, link: &Link, visit: Visit<'_>, referral: bool, subs: Subs) -> String {
     let now = app.now();
     let is_bot = tributary_core::bots::is_bot(visit.user_agent);
     let mut random = [0u8; 6];
@@ -210,6 +267,7 @@ pub fn record(app: &App, link: &Link, visit: Visit<'_>, referral: bool) -> Strin
             .referrer
             .map(|referrer| referrer.chars().take(1024).collect()),
         is_bot,
+        subs: subs.iter().any(Option::is_some).then(|| Box::new(subs)),
     });
     click_id
 }
@@ -232,6 +290,22 @@ pub fn append_click_id(destination: &str, click_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::append_click_id;
+
+    #[test]
+    fn sub_ids_are_read_decoded_and_bounded() {
+        let subs = super::subs_from_query(
+            "utm=x&sub1=spring%20sale&sub3=a+b&sub6=no&sub2=&sub5=%E2%82%AC%zz",
+        );
+        assert_eq!(subs[0].as_deref(), Some("spring sale"));
+        assert_eq!(subs[1], None, "empty is absent");
+        assert_eq!(subs[2].as_deref(), Some("a b"));
+        assert_eq!(subs[4].as_deref(), Some("€%zz"));
+        let long = format!("sub4={}", "x".repeat(500));
+        assert_eq!(
+            super::subs_from_query(&long)[3].as_ref().map(String::len),
+            Some(super::MAX_SUB_LEN)
+        );
+    }
 
     #[test]
     fn appends_before_fragment_and_after_query() {

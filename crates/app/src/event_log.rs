@@ -495,6 +495,9 @@ struct WireClick<'a> {
     user_agent: std::borrow::Cow<'a, str>,
     referrer: Option<String>,
     is_bot: bool,
+    /// Absent in batches logged before sub-ids existed.
+    #[serde(default)]
+    subs: Option<Box<tributary_store::Subs>>,
 }
 
 impl<'a> From<&'a Click> for WireClick<'a> {
@@ -509,6 +512,7 @@ impl<'a> From<&'a Click> for WireClick<'a> {
             user_agent: click.user_agent.as_str().into(),
             referrer: click.referrer.clone(),
             is_bot: click.is_bot,
+            subs: click.subs.clone(),
         }
     }
 }
@@ -525,6 +529,7 @@ impl From<WireClick<'_>> for Click {
             user_agent: wire.user_agent.into_owned(),
             referrer: wire.referrer,
             is_bot: wire.is_bot,
+            subs: wire.subs,
         }
     }
 }

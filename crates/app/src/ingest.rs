@@ -559,6 +559,8 @@ pub async fn ingest_in(
             converge_customer(tx, &attributed.program, &bound, credit, event_id, now).await?,
         );
     }
+    crate::postbacks::enqueue_for_event(tx, &record, &attributed.credits, &commissions, now)
+        .await?;
     let response = response_json(&record, &customer, &attributed.credits, None, &commissions);
     tx.set_event_response(event_id, &response).await?;
     Ok(Ingested {

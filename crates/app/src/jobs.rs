@@ -32,7 +32,13 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
         }
         let mut progressed = false;
         for job in due {
-            match run_one(app, &job).await {
+            // A postback calls out: it runs without holding the write transaction.
+            let ran = if job.kind == crate::postbacks::JOB_POSTBACK {
+                crate::postbacks::run_job(app, &job).await
+            } else {
+                run_one(app, &job).await
+            };
+            match ran {
                 // Another node took it, or finished it since the list was read.
                 Ok(false) => {}
                 Ok(true) => {

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod payouts;
 pub mod plans;
+pub mod postbacks;
 pub mod posting;
 pub mod replay;
 pub mod secrets;
@@ -48,6 +49,8 @@ pub struct Parts {
     pub sink: Arc<dyn event_log::EventSink>,
     /// Tier 2: where workers read what the edge logged.
     pub source: Option<Arc<dyn event_log::EventSource>>,
+    /// Which addresses partner postbacks may reach.
+    pub postbacks: Arc<postbacks::Policy>,
 }
 
 impl App {
@@ -95,6 +98,7 @@ impl App {
                 api_keys: Arc::new(auth::ApiKeyCache::default()),
                 sink,
                 source,
+                postbacks: Arc::new(postbacks::Policy::default()),
             }),
         })
     }

@@ -70,7 +70,7 @@ pub async fn visit(app: &App, report: &VisitReport, visit: Visit<'_>) -> AppResu
         // Another program's (or workspace's) link: as unknown as a mistyped code.
         return Err(AppError::NotFound("link"));
     }
-    Ok(clicks::record(app, &link, visit, true))
+    Ok(clicks::record(app, &link, visit, true, Default::default()))
 }
 
 /// The customer id a lead is recorded under: the `customer_id` given, else the email in

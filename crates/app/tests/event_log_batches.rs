@@ -45,6 +45,7 @@ async fn a_batch_over_the_message_limit_is_published_in_parts() {
             user_agent: "u".repeat(512),
             referrer: Some(format!("https://blog.example/{}", "r".repeat(1_000))),
             is_bot: false,
+            subs: Default::default(),
         })
         .collect();
     log.publish_clicks(&clicks)

@@ -785,6 +785,7 @@ async fn clicks_are_paid_per_day_without_bots_and_a_recount_posts_the_difference
             user_agent: BROWSER.into(),
             referrer: None,
             is_bot: false,
+            subs: Default::default(),
         })
         .collect();
     world

@@ -214,6 +214,7 @@ async fn write_clicks(
                     .into(),
                     referrer: None,
                     is_bot: n >= humans,
+                    subs: Default::default(),
                 });
             }
         }

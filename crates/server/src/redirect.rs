@@ -45,7 +45,12 @@ async fn follow(State(app): State<App>, Path(code): Path<String>, request: Reque
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip().to_string())
         .unwrap_or_default();
-    let redirect = clicks::click(
+    let subs = request
+        .uri()
+        .query()
+        .map(clicks::subs_from_query)
+        .unwrap_or_default();
+    let redirect = clicks::click_with(
         &app,
         &link,
         Visit {
@@ -53,6 +58,7 @@ async fn follow(State(app): State<App>, Path(code): Path<String>, request: Reque
             user_agent: text(header::USER_AGENT).unwrap_or(""),
             referrer: text(header::REFERER),
         },
+        subs,
     );
     let cookie = format!(
         "tclid={}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; SameSite=Lax",

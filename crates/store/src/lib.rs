@@ -227,6 +227,31 @@ pub trait Tx: Send {
         subject: &str,
     ) -> Result<Vec<AuditEntry>>;
 
+    // Postbacks (issue 5).
+    async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;
+    /// A workspace's postbacks (one partner's, when named), disabled ones too.
+    async fn postbacks(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<Postback>>;
+    async fn disable_postback(&mut self, id: uuid::Uuid, at: Timestamp) -> Result<()>;
+    /// Records a delivery unless one exists for the postback and event; true when new.
+    async fn insert_postback_delivery(&mut self, delivery: &PostbackDelivery) -> Result<bool>;
+    async fn postback_delivery(&mut self, id: uuid::Uuid) -> Result<Option<PostbackDelivery>>;
+    async fn update_postback_delivery(&mut self, delivery: &PostbackDelivery) -> Result<()>;
+    async fn postback_deliveries(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<PostbackDelivery>>;
+    /// The sub-ids a click carried, if it carried any (and its batch is written).
+    async fn click_subs(&mut self, click_id: &str) -> Result<Option<Subs>>;
+    /// A link's clicks and credited customers by the value of sub-id `slot` (1 to 5), most
+    /// clicked first, at most 100 values.
+    async fn link_sub_report(&mut self, link: &Link, slot: u8) -> Result<Vec<SubRow>>;
+
     // Billing webhooks (issue 5).
     async fn insert_provider_event(&mut self, event: &ProviderEventRecord) -> Result<()>;
     async fn provider_event(
@@ -534,3 +559,11 @@ pub trait Tx: Send {
 /// A customer with more events than this is refused further events (a sign of a loop in
 /// the caller's integration, not of a real customer).
 pub const MAX_EVENTS_PER_CUSTOMER: u32 = 10_000;
+
+/// The column of sub-id `slot` (1 to 5).
+pub(crate) fn sub_column(slot: u8) -> Result<&'static str> {
+    ["sub1", "sub2", "sub3", "sub4", "sub5"]
+        .get(usize::from(slot).wrapping_sub(1))
+        .copied()
+        .ok_or_else(|| StoreError::Conflict(format!("no sub-id {slot}")))
+}

@@ -236,7 +236,14 @@ pub struct Click {
     pub user_agent: String,
     pub referrer: Option<String>,
     pub is_bot: bool,
+    /// The sub-ids the tracking link was followed with (`?sub1=..` to `?sub5=..`): the
+    /// partner's own labels, passed on to their postbacks and reports. Boxed: most clicks
+    /// carry none, and clicks are queued by the hundred thousand.
+    pub subs: Option<Box<Subs>>,
 }
+
+/// A click's sub-ids, `sub1` to `sub5`.
+pub type Subs = [Option<String>; 5];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -464,4 +471,49 @@ pub struct AuditEntry {
     pub subject: String,
     pub reason: String,
     pub detail_json: String,
+}
+
+/// A URL a partner registered to be called when they earn (issue 5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Postback {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub partner_id: PartnerId,
+    /// With macros (`tributary_core::postback::MACROS`).
+    pub url_template: String,
+    /// The event types it fires on (`lead`, `sale`, ...).
+    pub events: Vec<String>,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// One postback call for one event: filled when it is sent, retried as a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostbackDelivery {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub postback_id: uuid::Uuid,
+    pub partner_id: PartnerId,
+    pub event_id: EventId,
+    /// What the macros are filled with (but the sub-ids, read when it is sent).
+    pub values_json: String,
+    /// The URL as last sent.
+    pub url: Option<String>,
+    /// `pending`, `delivered` or `failed` (given up).
+    pub status: String,
+    pub attempts: i64,
+    pub response_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// One sub-id value of a link: its clicks and the customers credited through them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubRow {
+    pub value: String,
+    pub clicks: i64,
+    pub bot_clicks: i64,
+    /// Customers whose credit came through a click carrying this value.
+    pub customers: i64,
 }

@@ -247,6 +247,7 @@ async fn click_batches_count_per_link_across_months(backend: Backend) {
         user_agent: "ua".into(),
         referrer: (n % 2 == 0).then(|| "https://blog.example/".into()),
         is_bot,
+        subs: Default::default(),
     };
     // December and January: two months, so two click partitions on PostgreSQL.
     let batch: Vec<Click> = (0..10)

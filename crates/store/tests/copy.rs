@@ -42,6 +42,7 @@ struct Fixture {
     partner: Partner,
     link: Link,
     customer: Customer,
+    binding_click_id: String,
     event: EventRecord,
     commission: CommissionRecord,
     batch_id: PayoutBatchId,
@@ -173,6 +174,15 @@ async fn populate(store: &dyn Store) -> Fixture {
             .into(),
             referrer: (n % 2 == 0).then(|| "https://blog.example/post".into()),
             is_bot: n == 4,
+            subs: (n == 11).then(|| {
+                Box::new([
+                    Some("spring".into()),
+                    None,
+                    Some("ünïcode".into()),
+                    None,
+                    None,
+                ])
+            }),
         })
         .collect();
     store.append_clicks(&clicks).await.expect("clicks");
@@ -367,6 +377,35 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("deal");
+    let postback = Postback {
+        id: id(),
+        workspace_id: workspace.id,
+        partner_id: partner.id,
+        url_template: "https://track.partner.example/pb?cid={click_id}&s={sub1}".into(),
+        events: vec!["lead".into(), "sale".into()],
+        created_at: sale_at,
+        disabled_at: None,
+    };
+    tx.insert_postback(&postback).await.expect("postback");
+    assert!(
+        tx.insert_postback_delivery(&PostbackDelivery {
+            id: id(),
+            workspace_id: workspace.id,
+            postback_id: postback.id,
+            partner_id: partner.id,
+            event_id: event.id,
+            values_json: r#"{"event":"sale"}"#.into(),
+            url: Some("https://track.partner.example/pb?cid=x&s=spring".into()),
+            status: "delivered".into(),
+            attempts: 2,
+            response_status: Some(200),
+            last_error: Some("answered 503".into()),
+            created_at: sale_at,
+            delivered_at: Some(sale_at),
+        })
+        .await
+        .expect("delivery")
+    );
     tx.insert_audit(&AuditEntry {
         id: id(),
         workspace_id: workspace.id,
@@ -462,6 +501,7 @@ async fn populate(store: &dyn Store) -> Fixture {
         partner,
         link,
         customer,
+        binding_click_id: touch.id.clone(),
         event,
         commission,
         batch_id: batch.id,
@@ -491,6 +531,10 @@ struct Snapshot {
     coupons: Vec<Coupon>,
     deals: Vec<Deal>,
     audit: Vec<AuditEntry>,
+    postbacks: Vec<Postback>,
+    deliveries: Vec<PostbackDelivery>,
+    subs: Option<Subs>,
+    sub_report: Vec<SubRow>,
     events: Vec<EventRecord>,
     event_by_key: Option<EventRecord>,
     customer_events: Vec<StoredEvent>,
@@ -555,6 +599,19 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .audit_entries(ws, &format!("customer:{}", fixture.customer.id))
             .await
             .expect("audit"),
+        postbacks: tx.postbacks(ws, None).await.expect("postbacks"),
+        deliveries: tx
+            .postback_deliveries(ws, None, page)
+            .await
+            .expect("deliveries"),
+        subs: tx
+            .click_subs(fixture.binding_click_id.as_str())
+            .await
+            .expect("subs"),
+        sub_report: tx
+            .link_sub_report(&fixture.link, 3)
+            .await
+            .expect("sub report"),
         events: tx.events(ws, page).await.expect("events"),
         event_by_key: tx
             .event_by_idempotency_key(ws, &fixture.event.idempotency_key)
@@ -659,6 +716,8 @@ async fn every_row_reads_back_the_same_through_both_stores() {
             "commissions" => 2,
             // A click and a coupon; a customer shared by two partners.
             "touches" | "customer_shares" => 2,
+            // One click of twelve carried sub-ids.
+            "click_subs" => 1,
             _ => 1,
         };
         assert_eq!(table.rows, expected, "{}", table.table);
@@ -680,6 +739,18 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(from_sqlite.first_workspace, Some(fixture.workspace.clone()));
     assert_eq!(from_sqlite.commission, Some(fixture.commission.clone()));
     assert_eq!(from_sqlite.keyed.len(), 1);
+    assert_eq!(
+        from_sqlite.sub_report,
+        vec![SubRow {
+            value: "ünïcode".into(),
+            clicks: 1,
+            bot_clicks: 0,
+            customers: 1
+        }]
+    );
+    assert_eq!(from_sqlite.shares.len(), 2);
+    assert_eq!(from_sqlite.deliveries.len(), 1);
+    assert_eq!(from_sqlite.touches.len(), 2);
     assert_eq!(from_sqlite.keyed[0].customer_id, None);
     assert_eq!(from_sqlite.keyed[0].source.key(), Some("clicks:2025-12-31"));
     let days: Vec<(i64, i64)> = from_sqlite
@@ -727,6 +798,7 @@ async fn every_row_reads_back_the_same_through_both_stores() {
             user_agent: row.get("user_agent"),
             referrer: row.get("referrer"),
             is_bot: row.get("is_bot"),
+            subs: Default::default(),
         })
         .collect();
     let sqlite = rusqlite::Connection::open(source_db.url.trim_start_matches("sqlite://"))
@@ -747,6 +819,7 @@ async fn every_row_reads_back_the_same_through_both_stores() {
                 user_agent: row.get("user_agent")?,
                 referrer: row.get("referrer")?,
                 is_bot: row.get("is_bot")?,
+                subs: Default::default(),
             })
         })
         .expect("query")

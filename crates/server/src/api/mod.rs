@@ -7,6 +7,7 @@ mod commissions;
 mod events;
 mod payouts;
 mod plans;
+mod postbacks;
 mod resources;
 pub mod views;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<App> {
         .merge(plans::router())
         .merge(billing::router())
         .merge(attribution::router())
+        .merge(postbacks::router())
 }
 
 /// The OpenAPI document. Kept by hand beside the handlers; a test checks that every route is

@@ -127,3 +127,19 @@ pub fn payout_batch(b: &PayoutBatch) -> Value {
 pub fn payout_item(i: &PayoutItem) -> Value {
     json!({ "partner_id": i.partner_id, "recipient": i.recipient, "amount_minor": i.amount.amount_minor, "currency": i.amount.currency })
 }
+
+pub fn postback(p: &Postback) -> Value {
+    json!({
+        "id": p.id, "partner_id": p.partner_id, "url": p.url_template, "events": p.events,
+        "created_at": format_time(p.created_at), "disabled_at": p.disabled_at.map(format_time),
+    })
+}
+
+pub fn postback_delivery(d: &PostbackDelivery) -> Value {
+    json!({
+        "id": d.id, "postback_id": d.postback_id, "partner_id": d.partner_id, "event_id": d.event_id,
+        "url": d.url, "status": d.status, "attempts": d.attempts,
+        "response_status": d.response_status, "last_error": d.last_error,
+        "created_at": format_time(d.created_at), "delivered_at": d.delivered_at.map(format_time),
+    })
+}

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 28] = [
+pub const TABLES: [&str; 31] = [
     "workspaces",
     "users",
     "partners",
@@ -21,6 +21,7 @@ pub const TABLES: [&str; 28] = [
     "enrollments",
     "links",
     "clicks",
+    "click_subs",
     "link_daily",
     "customers",
     "touches",
@@ -39,6 +40,8 @@ pub const TABLES: [&str; 28] = [
     "provider_events",
     "provider_payments",
     "audit_log",
+    "postbacks",
+    "postback_deliveries",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -95,6 +95,32 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<()> {
         &[&ids, &workspaces, &links, &partners, &ats, &ip_hashes, &agents, &referrers, &bots],
     )
     .await?;
+    for (click, subs) in clicks
+        .iter()
+        .filter_map(|click| click.subs.as_deref().map(|subs| (click, subs)))
+    {
+        let workspace_id = click.workspace_id.as_uuid();
+        let link_id = click.link_id.as_uuid();
+        let at = click.at.millis();
+        execute(
+            db,
+            "INSERT INTO click_subs (click_id, workspace_id, link_id, at, is_bot, sub1, sub2, sub3, sub4, sub5)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (click_id) DO NOTHING",
+            &[
+                &click.id,
+                &workspace_id,
+                &link_id,
+                &at,
+                &click.is_bot,
+                &subs[0],
+                &subs[1],
+                &subs[2],
+                &subs[3],
+                &subs[4],
+            ],
+        )
+        .await?;
+    }
 
     let mut daily: BTreeMap<(Uuid, i64), (i64, i64)> = BTreeMap::new();
     for click in clicks {

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_attribution.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_postbacks.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

@@ -45,6 +45,28 @@ fn write_clicks(db: &Connection, clicks: &[Click]) -> Result<()> {
             ],
         )?;
     }
+    for (click, subs) in clicks
+        .iter()
+        .filter_map(|click| click.subs.as_deref().map(|subs| (click, subs)))
+    {
+        execute(
+            db,
+            "INSERT INTO click_subs (click_id, workspace_id, link_id, at, is_bot, sub1, sub2, sub3, sub4, sub5)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (click_id) DO NOTHING",
+            params![
+                click.id,
+                click.workspace_id.to_string(),
+                click.link_id.to_string(),
+                click.at.millis(),
+                click.is_bot,
+                subs[0],
+                subs[1],
+                subs[2],
+                subs[3],
+                subs[4],
+            ],
+        )?;
+    }
     let mut daily: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
     for click in clicks {
         let entry = daily

@@ -19,6 +19,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/sqlite/0005_attribution.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_postbacks.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -209,6 +209,7 @@ async fn a_click_batch_leaves_the_writer_at_synchronous_full() {
         user_agent: "ua".into(),
         referrer: None,
         is_bot: false,
+        subs: Default::default(),
     };
     store
         .append_clicks(&[click.clone(), click])

@@ -12,6 +12,7 @@ mod commissions;
 mod events;
 mod jobs;
 mod ledger;
+mod postbacks;
 mod programs;
 
 use super::query::{Db, batch, execute};
@@ -419,6 +420,51 @@ impl Tx for PgTx {
 
     async fn program_by_id(&mut self, id: ProgramId) -> Result<Option<Program>> {
         programs::program_by_id(self.db(), id).await
+    }
+
+    async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
+        postbacks::insert_postback(self.db(), postback).await
+    }
+
+    async fn postbacks(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<Postback>> {
+        postbacks::postbacks(self.db(), workspace_id, partner_id).await
+    }
+
+    async fn disable_postback(&mut self, id: uuid::Uuid, at: Timestamp) -> Result<()> {
+        postbacks::disable_postback(self.db(), id, at).await
+    }
+
+    async fn insert_postback_delivery(&mut self, delivery: &PostbackDelivery) -> Result<bool> {
+        postbacks::insert_postback_delivery(self.db(), delivery).await
+    }
+
+    async fn postback_delivery(&mut self, id: uuid::Uuid) -> Result<Option<PostbackDelivery>> {
+        postbacks::postback_delivery(self.db(), id).await
+    }
+
+    async fn update_postback_delivery(&mut self, delivery: &PostbackDelivery) -> Result<()> {
+        postbacks::update_postback_delivery(self.db(), delivery).await
+    }
+
+    async fn postback_deliveries(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        page: Page,
+    ) -> Result<Vec<PostbackDelivery>> {
+        postbacks::postback_deliveries(self.db(), workspace_id, partner_id, page).await
+    }
+
+    async fn click_subs(&mut self, click_id: &str) -> Result<Option<Subs>> {
+        postbacks::click_subs(self.db(), click_id).await
+    }
+
+    async fn link_sub_report(&mut self, link: &Link, slot: u8) -> Result<Vec<SubRow>> {
+        postbacks::link_sub_report(self.db(), link, slot).await
     }
 
     async fn put_setting(&mut self, key: &str, value: &str) -> Result<()> {
