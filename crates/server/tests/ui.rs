@@ -960,3 +960,210 @@ async fn an_admin_previews_publishes_and_simulates_a_plan() {
     assert!(html.contains("Your tier: <strong>gold</strong>"), "{html}");
     assert!(html.contains("Early beta access"), "{html}");
 }
+
+#[tokio::test]
+async fn attribution_is_set_reattributed_and_seen_by_each_partner() {
+    let test = TestApp::start().await;
+    let client = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let program = test.program_id;
+
+    // The program's model and precedence, through the form.
+    let path = format!("/admin/programs/{program}/attribution");
+    let (status, html) = test.page(&client, &path).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("last touch"), "{html}");
+    let csrf = csrf_token(&html);
+    let answer = client
+        .post(test.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("model", "position_based"),
+            ("first_bp", "3000"),
+            ("last_bp", "5000"),
+            ("precedence", "manual, coupon"),
+        ])
+        .send()
+        .await
+        .expect("saved");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&client, &path).await;
+    assert!(html.contains("position based (30/20/50)"), "{html}");
+    assert!(html.contains("manual &#62; coupon &#62; link"), "{html}");
+    let refused = client
+        .post(test.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("model", "linear"),
+            ("precedence", "carrier pigeon"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("not a channel"),
+        "the page says what is wrong"
+    );
+
+    // Ada's customer goes to Bob (75 %) and Ada (25 %), with a reason.
+    let customer = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .customer_by_external_id(test.workspace_id, "customer-of-ada-link")
+        .await
+        .expect("query")
+        .expect("the seeded customer");
+    let page = format!("/admin/customers/{}", customer.id);
+    let (_, html) = test.page(&client, &page).await;
+    assert!(html.contains("Re-attribute"), "{html}");
+    let answer = client
+        .post(test.url(&format!("{page}/attribution")))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("partner_1", test.b.id.to_string().as_str()),
+            ("share_1", "7500"),
+            ("partner_2", test.a.id.to_string().as_str()),
+            ("share_2", "2500"),
+            ("reason", "Bob closed the deal"),
+        ])
+        .send()
+        .await
+        .expect("re-attributed");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&client, &page).await;
+    assert!(
+        html.contains("Bob closed the deal"),
+        "the audit log: {html}"
+    );
+    assert!(html.contains("75.00%"), "{html}");
+    assert!(html.contains("customer.reattributed"), "{html}");
+
+    // Each partner sees the customer with their own share, and only their own touches.
+    let bob = test.signed_in("/portal/login", PARTNER_B_EMAIL).await;
+    let (status, html) = test.page(&bob, "/portal/customers").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("customer-of-ada-link"), "{html}");
+    assert!(html.contains("75.00%"), "{html}");
+    let (status, html) = test
+        .page(&bob, &format!("/portal/customers/{}", customer.id))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("closer"), "{html}");
+    assert!(html.contains("manual"), "Bob's manual touch: {html}");
+    assert!(
+        !html.contains("Bob closed the deal"),
+        "the admin's reason stays inside"
+    );
+    assert!(
+        !html.contains("<td>link</td>"),
+        "Ada's click is not Bob's to see: {html}"
+    );
+    let ada = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (_, html) = test
+        .page(&ada, &format!("/portal/customers/{}", customer.id))
+        .await;
+    assert!(html.contains("25.00%"), "{html}");
+    assert!(html.contains("assist"), "{html}");
+    let bob_customer = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .customer_by_external_id(test.workspace_id, "customer-of-bob-link")
+        .await
+        .expect("query")
+        .expect("Bob's customer");
+    let (status, _) = test
+        .page(&ada, &format!("/portal/customers/{}", bob_customer.id))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not Ada's customer");
+}
+
+#[tokio::test]
+async fn a_partner_registers_a_deal_and_the_admin_approves_it() {
+    let test = TestApp::start().await;
+    let ada = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (status, html) = test.page(&ada, "/portal/deals").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let answer = ada
+        .post(test.url("/portal/deals"))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("program_id", test.program_id.to_string().as_str()),
+            ("customer_id", "hank@globex.example"),
+            ("company", "Globex"),
+            ("contact_name", "Hank Scorpio"),
+            ("contact_email", "hank@globex.example"),
+            ("notes", "Met at the expo"),
+        ])
+        .send()
+        .await
+        .expect("registered");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let forged = ada
+        .post(test.url("/portal/deals"))
+        .form(&[
+            ("csrf_token", "forged"),
+            ("program_id", test.program_id.to_string().as_str()),
+            ("customer_id", "x@y.example"),
+            ("company", "X"),
+            ("contact_name", "X"),
+            ("contact_email", "x@y.example"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    let admin = test.signed_in("/admin/login", OWNER_EMAIL).await;
+    let (status, html) = test.page(&admin, "/admin/deals").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Globex") && html.contains("Met at the expo"),
+        "{html}"
+    );
+    let marker = "action=\"/admin/deals/";
+    let start = html.find(marker).expect("a decision form") + marker.len();
+    let deal_id = &html[start..start + 36];
+    let answer = admin
+        .post(test.url(&format!("/admin/deals/{deal_id}/decision")))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("decision", "approve"),
+            ("reason", "known prospect"),
+        ])
+        .send()
+        .await
+        .expect("decided");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&ada, "/portal/deals").await;
+    assert!(
+        html.contains("approved") && html.contains("known prospect"),
+        "{html}"
+    );
+
+    // A coupon through the admin form.
+    let (_, html) = test.page(&admin, "/admin/coupons").await;
+    let answer = admin
+        .post(test.url("/admin/coupons"))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("code", "ada10"),
+            ("program_id", test.program_id.to_string().as_str()),
+            ("partner_id", test.a.id.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .expect("created");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&admin, "/admin/coupons").await;
+    assert!(html.contains("ADA10") && html.contains("Ada"), "{html}");
+}

@@ -10,6 +10,7 @@ pub use explain::rule_text;
 mod login;
 mod page;
 mod portal;
+mod portal_attribution;
 mod session;
 
 use axum::Router;

@@ -28,16 +28,31 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/portal", get(home))
         .route("/portal/commissions/{id}", get(commission))
+        .merge(super::portal_attribution::router())
         .route("/portal/{*rest}", get(not_found))
 }
 
+const NAV: [(&str, &str); 3] = [
+    ("/portal", "Dashboard"),
+    ("/portal/customers", "Customers"),
+    ("/portal/deals", "Deals"),
+];
+
 fn layout(title: &str, partner: &PartnerSession) -> Layout {
+    layout_at(title, partner, "/portal")
+}
+
+/// The layout of a portal page; `active` is the menu entry's path.
+pub(super) fn layout_at(title: &str, partner: &PartnerSession, active: &str) -> Layout {
     Layout {
-        nav: vec![NavItem {
-            href: "/portal",
-            label: "Dashboard",
-            active: true,
-        }],
+        nav: NAV
+            .iter()
+            .map(|(href, label)| NavItem {
+                href,
+                label,
+                active: *href == active,
+            })
+            .collect(),
         signed_in_as: Some(partner.partner.name.clone()),
         logout_action: "/portal/logout",
         csrf_token: partner.session.csrf_token.clone(),

@@ -187,6 +187,15 @@ impl PartnerSession {
             .ok_or_else(sign_in)?;
         Ok(PartnerSession { session, partner })
     }
+
+    /// Checks a portal form's CSRF token.
+    pub fn authorize(&self, submitted_csrf: &str) -> Result<(), UiError> {
+        if same_secret(&self.session.csrf_token, submitted_csrf) {
+            Ok(())
+        } else {
+            Err(UiError::csrf(Area::Portal))
+        }
+    }
 }
 
 impl FromRequestParts<App> for PartnerSession {

@@ -3,7 +3,9 @@
 
 use super::{Directory, layout};
 use crate::ui::error::UiError;
-use crate::ui::page::{Fact, Layout, ListQuery, Pager, paginate, probe, render, short_id, when};
+use crate::ui::page::{
+    Fact, Layout, ListQuery, Pager, SelectOption, paginate, probe, render, short_id, when,
+};
 use crate::ui::session::AdminSession;
 use askama::Template;
 use axum::Router;
@@ -123,6 +125,12 @@ struct CustomerPage {
     touches: Vec<TouchRow>,
     audit: Vec<AuditRow>,
     why: String,
+    customer_id: String,
+    /// Bound already: the program is fixed; otherwise the form names one.
+    bound: bool,
+    programs: Vec<SelectOption>,
+    partners: Vec<SelectOption>,
+    may_write: bool,
 }
 
 /// The conversion path: every touch in order, whether it counted, and the credit each
@@ -279,6 +287,11 @@ async fn customer(
             &admin,
             "/admin/customers",
         ),
+        customer_id: customer.id.to_string(),
+        bound: binding.is_some(),
+        programs: directory.program_options(""),
+        partners: directory.partner_options(""),
+        may_write: admin.may_write(),
         facts,
         credits,
         touches: rows,
@@ -296,7 +309,7 @@ async fn customer(
     Ok(render(StatusCode::OK, &page))
 }
 
-fn precedence_text(precedence: &[Channel]) -> String {
+pub(super) fn precedence_text(precedence: &[Channel]) -> String {
     if precedence.is_empty() {
         return "every channel the same".into();
     }

@@ -2,6 +2,7 @@
 //! needs an [`AdminSession`]; every POST checks the CSRF token and refuses viewers.
 
 mod activity;
+mod attribution;
 mod commissions;
 mod links;
 mod partners;
@@ -34,14 +35,17 @@ pub fn router() -> Router<App> {
         .merge(commissions::router())
         .merge(payouts::router())
         .merge(plans::router())
+        .merge(attribution::router())
 }
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 10] = [
     ("/admin", "Overview"),
     ("/admin/programs", "Programs"),
     ("/admin/partners", "Partners"),
     ("/admin/links", "Links"),
     ("/admin/customers", "Customers"),
+    ("/admin/deals", "Deals"),
+    ("/admin/coupons", "Coupons"),
     ("/admin/events", "Events"),
     ("/admin/commissions", "Commissions"),
     ("/admin/payouts", "Payouts"),
