@@ -268,8 +268,8 @@ pub async fn reattribute(
             touched_at: since,
         })
         .collect();
-    // Largest first, as attribution orders them (stable: ties keep the order given).
-    shares.sort_by_key(|share| std::cmp::Reverse(share.share_bp));
+    // Largest first, ties by partner id: the order the store reads them back in.
+    shares.sort_by_key(|share| (std::cmp::Reverse(share.share_bp), share.partner_id));
     let wanted: Vec<ShareSummary> = shares
         .iter()
         .map(|share| ShareSummary {
@@ -305,7 +305,12 @@ pub async fn reattribute(
     let binding = Binding::of_shares(program_id, &shares, now)
         .ok_or_else(|| AppError::Internal("a re-attribution without shares".into()))?;
     tx.bind_customer(customer.id, &binding).await?;
-    let recorded: &[BoundShare] = if shares.len() > 1 { &shares } else { &[] };
+    // One partner as the closer is the binding alone; any other role is kept as a share.
+    let recorded: &[BoundShare] = if shares.len() > 1 || shares[0].role != Role::Closer {
+        &shares
+    } else {
+        &[]
+    };
     tx.set_customer_shares(customer.id, program_id, recorded)
         .await?;
     tx.set_customer_event_credit(customer.id, binding.partner_id, None)
@@ -508,12 +513,17 @@ pub async fn decide_deal(
     };
     let now = app.now();
     let mut tx = app.store.write().await?;
+    let found = tx
+        .deal(workspace_id, deal_id)
+        .await?
+        .ok_or(AppError::NotFound("deal"))?;
+    let (scope, key) = customer_lock(workspace_id, &found.customer_external_id);
+    tx.lock_key(scope, &key).await?;
+    // Read again under the lock: another decision may have been made meanwhile.
     let mut deal = tx
         .deal(workspace_id, deal_id)
         .await?
         .ok_or(AppError::NotFound("deal"))?;
-    let (scope, key) = customer_lock(workspace_id, &deal.customer_external_id);
-    tx.lock_key(scope, &key).await?;
     if deal.status != "pending" {
         return Err(AppError::Conflict(format!(
             "this deal was already {}",

@@ -366,17 +366,19 @@ pub fn verified_clicks(
     app: &App,
     request: &EventRequest,
 ) -> AppResult<Vec<(String, clickid::ClickFacts)>> {
-    let mut out = Vec::new();
-    for (field, text) in request
-        .facts
-        .click_id
-        .iter()
-        .map(|text| ("click_id", text))
-        .chain(request.click_ids.iter().map(|text| ("click_ids", text)))
-    {
+    let mut out: Vec<(String, clickid::ClickFacts)> = Vec::new();
+    if let Some(text) = &request.facts.click_id {
         let facts = clickid::decode(&app.secrets.click_key, text)
-            .map_err(|error| AppError::invalid(field, error.to_string()))?;
-        if out.iter().all(|(known, _)| known != text) {
+            .map_err(|error| AppError::invalid("click_id", error.to_string()))?;
+        out.push((text.clone(), facts));
+    }
+    // Earlier click ids come from a visitor's cookie: one that is not ours (altered, another
+    // server's) is left out rather than failing the event.
+    for text in &request.click_ids {
+        if out.iter().any(|(known, _)| known == text) {
+            continue;
+        }
+        if let Ok(facts) = clickid::decode(&app.secrets.click_key, text) {
             out.push((text.clone(), facts));
         }
     }
@@ -469,12 +471,16 @@ pub async fn ingest_in(
     // A click id, and a coupon tied to a partner, become touches of this customer (the click
     // row itself may not exist yet).
     for (click_id, facts) in &submission.clicks {
-        let link = tx.link(workspace_id, facts.link_id).await?.ok_or_else(|| {
-            AppError::invalid(
-                "click_id",
-                "the click id's link does not belong to this workspace",
-            )
-        })?;
+        let Some(link) = tx.link(workspace_id, facts.link_id).await? else {
+            if request.facts.click_id.as_ref() == Some(click_id) {
+                return Err(AppError::invalid(
+                    "click_id",
+                    "the click id's link does not belong to this workspace",
+                ));
+            }
+            // An earlier click of another workspace's link: not this business's touch.
+            continue;
+        };
         let touch = Touch {
             id: click_id.clone(),
             channel: if facts.referral {

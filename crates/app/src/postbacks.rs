@@ -382,25 +382,26 @@ async fn send(app: &App, url: &str) -> Result<i64, Failure> {
         .ok_or_else(|| Failure::Final("no port".into(), None))?;
     let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+        Err(_) => tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
             .await
-            .map_err(|error| Failure::Retry(format!("the host does not resolve: {error}"), None))?
+            .map_err(|_| Failure::Retry("the host did not resolve in time".into(), None))?
+            .map_err(|_| Failure::Retry("the host does not resolve".into(), None))?
             .collect(),
     };
     if addresses.is_empty() {
         return Err(Failure::Retry("the host has no address".into(), None));
     }
-    if let Some(forbidden) = addresses.iter().find(|a| !app.postbacks.allows(a.ip())) {
+    // The message names no address: partners read it, and must not learn internal ones.
+    if addresses.iter().any(|a| !app.postbacks.allows(a.ip())) {
         return Err(Failure::Final(
-            format!(
-                "the host resolves to {}, a loopback, private or otherwise internal address: postbacks never go there",
-                forbidden.ip()
-            ),
+            "the host resolves to a loopback, private or otherwise internal address: postbacks never go there".into(),
             None,
         ));
     }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve the host itself, past the check.
+        .no_proxy()
         .timeout(TIMEOUT)
         // Connect only to the addresses just checked: a second lookup cannot swap in another.
         .resolve_to_addrs(&host, &addresses)

@@ -268,10 +268,6 @@ async fn schedule_later_work(
     // refunds and churn can change a bonus's outcome.
     let bonus_facts = kind.is_revenue() || kind.is_reversal() || churned;
     for bonus in plan.bonuses.iter().filter(|_| bonus_facts) {
-        let wait = match bonus.when {
-            BonusTarget::RetainedCustomers { days, .. } => days,
-            _ => 0,
-        };
         let mut starts: BTreeSet<Timestamp> = BTreeSet::new();
         starts.insert(bonus.period.start(caused.facts.occurred_at));
         if let Some((first_at, _)) = first_purchase {
@@ -279,33 +275,59 @@ async fn schedule_later_work(
         }
         let _ = events;
         for start in starts {
-            // A bonus is judged under the plan in force for the partner when its period ends.
-            if !bonus_in_force(book, version, partner_id, group, bonus.period.end(start)) {
-                continue;
-            }
-            let due = bonus.period.end(start).plus_days(wait);
-            enqueue(
+            enqueue_bonus(
                 tx,
-                program.workspace_id,
-                JOB_BONUS,
-                serde_json::json!({
-                    "program_id": program.id, "version_id": version.id, "partner_id": partner_id,
-                    "bonus_id": bonus.id, "period_start": start,
-                }),
-                format!(
-                    "{JOB_BONUS}:{}:{partner_id}:{}:{}",
-                    version.id,
-                    bonus.id,
-                    start.millis()
-                ),
-                due.max(now),
+                (book, group),
+                program,
+                version,
+                partner_id,
+                (bonus, start),
                 now,
-                true,
             )
             .await?;
         }
     }
     Ok(())
+}
+
+/// Schedules the judgement of one bonus period for a partner, if the version is the plan in
+/// force for them when the period ends.
+async fn enqueue_bonus(
+    tx: &mut dyn Tx,
+    (book, group): (&PlanBook, Option<&str>),
+    program: &Program,
+    version: &PlanVersion,
+    partner_id: PartnerId,
+    (bonus, start): (&tributary_core::plan::Bonus, Timestamp),
+    now: Timestamp,
+) -> AppResult<()> {
+    if !bonus_in_force(book, version, partner_id, group, bonus.period.end(start)) {
+        return Ok(());
+    }
+    let wait = match bonus.when {
+        BonusTarget::RetainedCustomers { days, .. } => days,
+        _ => 0,
+    };
+    let due = bonus.period.end(start).plus_days(wait);
+    enqueue(
+        tx,
+        program.workspace_id,
+        JOB_BONUS,
+        serde_json::json!({
+            "program_id": program.id, "version_id": version.id, "partner_id": partner_id,
+            "bonus_id": bonus.id, "period_start": start,
+        }),
+        format!(
+            "{JOB_BONUS}:{}:{partner_id}:{}:{}",
+            version.id,
+            bonus.id,
+            start.millis()
+        ),
+        due.max(now),
+        now,
+        true,
+    )
+    .await
 }
 
 /// Schedules the settlement of one period of `version` for `partner_id` (under a budget,
@@ -347,8 +369,8 @@ async fn enqueue_settle(
 }
 
 /// Schedules the settlement of every period the customer's events fall in, under every
-/// version with rules settled per period, for each of `partners` (after a re-attribution
-/// moved the customer between them).
+/// version with rules settled per period, and the judgement of every bonus period they fall
+/// in, for each of `partners` (after a re-attribution moved the customer between them).
 pub async fn resettle_customer(
     tx: &mut dyn Tx,
     program: &Program,
@@ -373,6 +395,26 @@ pub async fn resettle_customer(
         for &partner in partners {
             for &(period, start) in &periods {
                 enqueue_settle(tx, program, version, partner, period, start, now).await?;
+            }
+            // Bonuses that counted (or now count) the customer are judged again.
+            let group = Segment::load(tx, program.id, partner).await?.group;
+            for bonus in &plan.bonuses {
+                let starts: BTreeSet<Timestamp> = events
+                    .iter()
+                    .map(|event| bonus.period.start(event.facts.occurred_at))
+                    .collect();
+                for start in starts {
+                    enqueue_bonus(
+                        tx,
+                        (&book, group.as_deref()),
+                        program,
+                        version,
+                        partner,
+                        (bonus, start),
+                        now,
+                    )
+                    .await?;
+                }
             }
         }
     }
@@ -1053,7 +1095,10 @@ async fn void_key(
     let pending: Vec<&CommissionRecord> = existing
         .iter()
         .filter(|c| {
-            c.source == commission.source
+            // Each credited partner's part is reversed by their own approval job: the void
+            // (the customer's) stands for all of them.
+            c.partner_id == commission.partner_id
+                && c.source == commission.source
                 && c.rule_id == commission.rule_id
                 && c.plan_version_id == commission.plan_version_id
                 && c.state == CommissionState::Pending

@@ -442,7 +442,8 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         buffer.clear();
         for (n, item) in compact[start..end].iter().enumerate() {
             let at = Timestamp::from_millis(item.at);
-            if at >= from {
+            // Counted once, in the customer's largest share.
+            if at >= from && credit.lead {
                 events_in_range += 1;
             }
             buffer.push(StoredEvent {
@@ -655,7 +656,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
         to,
         events_read,
         events_in_range,
-        customers: customers.len() as u64,
+        customers: customer_index.len() as u64,
         acquired,
         retained,
         current: current_side,

@@ -103,8 +103,9 @@ fn customer_of(report: &LeadReport) -> AppResult<String> {
     }
 }
 
-/// Records a lead from the snippet as a `lead` event with the visitor's click ids. The same
-/// lead reported twice (same customer, same latest click) is recorded once.
+/// Records a lead from the snippet as a `lead` event with the visitor's click ids. A click
+/// brings at most one lead: reporting again with the same latest click, for whichever
+/// customer, changes nothing.
 pub async fn lead(app: &App, report: &LeadReport) -> AppResult<Ingested> {
     let program_id = program_key(&report.key)?;
     let customer = customer_of(report)?;
@@ -115,9 +116,19 @@ pub async fn lead(app: &App, report: &LeadReport) -> AppResult<Ingested> {
         .program_by_id(program_id)
         .await?
         .ok_or(AppError::NotFound("program"))?;
-    // Only click ids of this program's links count; a lead without one is not recorded.
+    if report.click_ids.len() > ingest::MAX_CLICK_IDS {
+        return Err(AppError::invalid(
+            "click_ids",
+            format!("at most {} earlier click ids", ingest::MAX_CLICK_IDS),
+        ));
+    }
+    // Only click ids of this program's links count (the latest last); a lead without one is
+    // not recorded.
     let mut ids: Vec<String> = Vec::new();
     for text in report.click_ids.iter().chain(report.click_id.iter()) {
+        if ids.contains(text) {
+            continue;
+        }
         let Ok(facts) = clickid::decode(&app.secrets.click_key, text) else {
             continue;
         };
@@ -127,11 +138,10 @@ pub async fn lead(app: &App, report: &LeadReport) -> AppResult<Ingested> {
             .await?
             .link(program.workspace_id, facts.link_id)
             .await?;
-        if link.is_some_and(|link| link.program_id == program.id) && !ids.contains(text) {
+        if link.is_some_and(|link| link.program_id == program.id) {
             ids.push(text.clone());
         }
     }
-    ids.truncate(ingest::MAX_CLICK_IDS + 1);
     let Some(latest) = ids.pop() else {
         return Err(AppError::invalid(
             "click_id",
@@ -145,10 +155,12 @@ pub async fn lead(app: &App, report: &LeadReport) -> AppResult<Ingested> {
         "click_ids": ids,
         "metadata": {"source": "t.js"},
     });
-    let digest = crate::auth::sha256_hex(&format!("{customer}\u{0}{latest}"));
+    // One lead per click: a visit (however it was made) can bring one customer, so a
+    // script cannot mint a click and report any number of customers with it.
+    let digest = crate::auth::sha256_hex(&latest);
     let key = format!("t.js:{}", &digest[..32]);
     match ingest::accept(app, program.workspace_id, &key, &body).await {
-        // Reported again with other earlier clicks: the first report stands.
+        // Reported again (for the same or another customer): the first report stands.
         Err(AppError::Conflict(_)) => Ok(Ingested {
             response_json: json!({"status": "already recorded"}).to_string(),
             replayed: true,

@@ -48,6 +48,10 @@ struct World {
 }
 
 async fn world(backend: Backend, model: Model) -> World {
+    world_with(backend, model, plan()).await
+}
+
+async fn world_with(backend: Backend, model: Model, plan: Plan) -> World {
     let db = TestDatabase::create(backend)
         .await
         .expect("a test database");
@@ -70,7 +74,7 @@ async fn world(backend: Backend, model: Model) -> World {
             min_payout_minor: Some(1_000),
             lead_flat_minor: None,
             sale_percent_bp: None,
-            plan: Some(plan()),
+            plan: Some(plan),
             attribution: Some(Settings {
                 model,
                 ..Settings::default()
@@ -458,6 +462,45 @@ async fn a_reattribution_reverses_and_posts_and_is_audited(backend: Backend) {
     );
 }
 
+/// A shared customer who never reaches the engagement milestone: each partner's commission
+/// is voided and reversed in their own ledger (not one partner's clawback for both).
+async fn a_void_reverses_each_partners_share_in_their_own_ledger(backend: Backend) {
+    let plan: Plan = serde_json::from_value(json!({
+        "rules": [{"id": "sales", "trigger": "any_sale", "reward": {"type": "percent", "rate_bp": 1000}}],
+        "safeguards": {"hold_days": 5, "approve_after": {"milestone": "activated"}, "engagement_wait_days": 20}
+    }))
+    .expect("a plan");
+    let w = world_with(backend, Model::Linear, plan).await;
+    let first = w.click(0);
+    let last = w.click(1);
+    w.post(
+        "sale-v",
+        json!({"type": "sale", "customer_id": "cus_v", "amount_minor": 10_000, "currency": "USD",
+               "invoice_id": "in_v", "click_id": last, "click_ids": [first]}),
+    )
+    .await;
+    assert_eq!(
+        w.net_by_partner().await,
+        BTreeMap::from([(w.partner(0), 500), (w.partner(1), 500)])
+    );
+    w.clock.advance_days(30);
+    tributary_app::jobs::run_due(&w.app).await.expect("jobs");
+    assert_eq!(w.net_by_partner().await, BTreeMap::new());
+    let mut tx = w.app.store.read().await.expect("read");
+    for n in 0..2 {
+        let balances = tx
+            .partner_balances(w.ws, w.partner(n))
+            .await
+            .expect("balances");
+        assert!(
+            balances
+                .iter()
+                .all(|b| b.pending_minor == 0 && b.approved_minor == 0),
+            "partner {n}: {balances:?}"
+        );
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -480,4 +523,5 @@ on_both_backends!(
     a_linear_model_shares_every_sale_and_renewals_follow,
     a_coupon_beats_clicks_and_an_approved_deal_beats_both,
     a_reattribution_reverses_and_posts_and_is_audited,
+    a_void_reverses_each_partners_share_in_their_own_ledger,
 );

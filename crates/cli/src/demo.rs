@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::sync::Arc;
 use tributary_app::admin::{self, NewLink, NewPartner, NewProgram};
+use tributary_app::attribution::{self, NewCoupon, NewDeal};
 use tributary_app::clicks::{self, Visit};
 use tributary_app::clock::ManualClock;
 use tributary_app::plans::{self, SegmentInput};
@@ -188,7 +189,11 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             lead_flat_minor: None,
             sale_percent_bp: None,
             plan: Some(tributary_core::plan::example()),
-            attribution: None,
+            // Credit is shared: 40 % to the first touch, 40 % to the last, 20 % between.
+            attribution: Some(tributary_core::multitouch::Settings {
+                model: tributary_core::multitouch::Model::POSITION_BASED,
+                ..Default::default()
+            }),
         },
     )
     .await?;
@@ -283,10 +288,45 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
             customers.push(customer);
         }
     }
+    // A coupon code of the second partner's, and a deal the first registered and the
+    // business approved: touches that outrank clicks (docs/ATTRIBUTION.md).
+    let coupon_partner = links.get(2).map(|l| l.link.partner_id);
+    if let Some(partner_id) = coupon_partner {
+        attribution::create_coupon(
+            &app,
+            ws,
+            NewCoupon {
+                code: "SPRING20".into(),
+                program_id: program.id,
+                partner_id,
+            },
+        )
+        .await?;
+    }
+    if let Some(first) = links.first() {
+        let deal = attribution::register_deal(
+            &app,
+            ws,
+            first.link.partner_id,
+            NewDeal {
+                program_id: program.id,
+                customer_id: "globex@example.com".into(),
+                company: "Globex".into(),
+                contact_name: "Hank Scorpio".into(),
+                contact_email: "globex@example.com".into(),
+                notes: "Evaluating the enterprise plan".into(),
+            },
+        )
+        .await?;
+        attribution::decide_deal(&app, ws, "demo", deal.id, true, "known prospect").await?;
+    }
     let mut paid_batch_done = false;
     let mut open_batch_done = false;
+    // The latest human click of the day on another partner's link: some visitors saw two
+    // partners before signing up, and both share the credit.
+    let mut earlier: Option<(usize, String)> = None;
     for day in 0..DAYS {
-        for demo_link in &links {
+        for (link_index, demo_link) in links.iter().enumerate() {
             let clicks_today = rng.gen_range(0..=demo_link.reach);
             for _ in 0..clicks_today {
                 clock.advance_millis(rng.gen_range(1_000..60_000));
@@ -294,22 +334,49 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
                 let click_id = click(&app, &demo_link.link, bot, &mut rng);
                 // Some visitors sign up; the share depends on the partner's audience.
                 if bot || !rng.gen_ratio(demo_link.quality, 100) {
+                    if !bot {
+                        earlier = Some((link_index, click_id));
+                    }
                     continue;
                 }
                 sequence += 1;
                 let customer_id = format!("cus_{sequence:05}");
-                post(
-                    &app,
-                    ws,
-                    &format!("lead-{sequence}"),
-                    json!({"type": "lead", "customer_id": customer_id, "click_id": click_id}),
-                )
-                .await?;
+                let mut lead =
+                    json!({"type": "lead", "customer_id": customer_id, "click_id": click_id});
+                match earlier.take() {
+                    Some((other, earlier_click)) if other != link_index && rng.gen_ratio(1, 4) => {
+                        lead["click_ids"] = json!([earlier_click]);
+                    }
+                    _ => {}
+                }
+                if coupon_partner.is_some() && rng.gen_ratio(1, 20) {
+                    lead["coupon"] = json!("spring20");
+                }
+                post(&app, ws, &format!("lead-{sequence}"), lead).await?;
                 if rng.gen_ratio(2, 5) {
                     let first_invoice_day = day + rng.gen_range(0..5);
                     customers.push(Customer::new(customer_id, first_invoice_day, &mut rng));
                 }
             }
+        }
+        // The prospect of the approved deal signs up through another partner's link: the
+        // deal outranks the click.
+        if day == 30
+            && let Some(other) = links.get(1)
+        {
+            let click_id = click(&app, &other.link, false, &mut rng);
+            post(
+                &app,
+                ws,
+                "lead-globex",
+                json!({"type": "lead", "customer_id": "globex@example.com", "click_id": click_id}),
+            )
+            .await?;
+            customers.push(Customer::new(
+                "globex@example.com".into(),
+                day + 2,
+                &mut rng,
+            ));
         }
         // Billing (first sales and monthly renewals), then the milestones of the day.
         for customer in customers

@@ -168,13 +168,32 @@ fn deliverable_v4(address: Ipv4Addr) -> bool {
 }
 
 fn deliverable_v6(address: Ipv6Addr) -> bool {
-    let first = address.segments()[0];
+    let segments = address.segments();
+    let first = segments[0];
+    let embedded = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    // Forms that carry an IPv4 address a gateway may reach: NAT64 64:ff9b::/96, 6to4
+    // 2002::/16 and the deprecated IPv4-compatible ::a.b.c.d. Judged by that address.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return deliverable_v4(embedded(segments[6], segments[7]));
+    }
+    if first == 0x2002 {
+        return deliverable_v4(embedded(segments[1], segments[2]));
+    }
+    if segments[..6] == [0, 0, 0, 0, 0, 0] && !address.is_loopback() && !address.is_unspecified() {
+        return deliverable_v4(embedded(segments[6], segments[7]));
+    }
     !(address.is_loopback()
         || address.is_unspecified()
         || address.is_multicast()
-        // fc00::/7 unique local, fe80::/10 link-local, 2001:db8::/32 documentation.
+        // fc00::/7 unique local, fe80::/10 link-local, fec0::/10 site-local (deprecated),
+        // 2001:db8::/32 documentation.
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
+        || (first & 0xffc0) == 0xfec0
         || (first == 0x2001 && address.segments()[1] == 0x0db8))
 }
 
@@ -253,6 +272,10 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "2001:db8::1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a00:1::1",
+            "::10.0.0.1",
+            "fec0::1",
         ] {
             let address: IpAddr = blocked.parse().expect("an address");
             assert!(!deliverable(address), "{blocked}");
@@ -262,6 +285,8 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             let address: IpAddr = allowed.parse().expect("an address");
             assert!(deliverable(address), "{allowed}");

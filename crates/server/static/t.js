@@ -47,18 +47,28 @@
     try { return decodeURIComponent(m[1].replace(/\+/g, " ")); } catch (e) { return null; }
   }
 
-  // text/plain keeps the request "simple": no CORS preflight.
-  function post(path, body, done) {
+  // text/plain keeps the request "simple": no CORS preflight. `keep` (fetch's keepalive)
+  // lets a lead reported on a form's submit outlive the page.
+  function post(path, body, done, keep) {
+    var text = JSON.stringify(body);
+    if (keep && w.fetch) {
+      w.fetch(base + path, { method: "POST", body: text, keepalive: true, headers: { "Content-Type": "text/plain" } })
+        .then(function (r) {
+          return r.json().then(function (a) { if (done) { done(r.status, a); } }, function () { if (done) { done(r.status, null); } });
+        }, function () { if (done) { done(0, null); } });
+      return;
+    }
     var x = new XMLHttpRequest();
     x.open("POST", base + path, true);
     x.setRequestHeader("Content-Type", "text/plain");
+    x.timeout = 10000;
     x.onreadystatechange = function () {
       if (x.readyState !== 4) { return; }
       var answer = null;
       try { answer = JSON.parse(x.responseText); } catch (e) { answer = null; }
       if (done) { done(x.status, answer); }
     };
-    x.send(JSON.stringify(body));
+    x.send(text);
   }
 
   var waiting = 0;
@@ -73,7 +83,11 @@
 
   var t = w.tributary && w.tributary.q ? w.tributary : {};
   var early = t.q || [];
-  t.q = null;
+  function run(call) {
+    if (call && call[0] === "lead") { t.lead(call[1], call[2]); }
+  }
+  /* Calls queued with tributary.q.push([...]) before or after loading run the same way. */
+  t.q = { push: run };
   /* The visitor's latest click id, for checkout (e.g. Stripe client_reference_id). */
   t.clickId = function () { var ids = read(); return ids.length ? ids[ids.length - 1] : null; };
   /* All the visitor's click ids, oldest first. */
@@ -89,7 +103,7 @@
         customer_id: who && who.customer_id,
         click_id: ids[ids.length - 1],
         click_ids: ids.slice(0, -1)
-      }, done);
+      }, done, true);
     });
   };
   w.tributary = t;
@@ -107,7 +121,5 @@
       });
     }
   }
-  for (var i = 0; i < early.length; i++) {
-    if (early[i] && early[i][0] === "lead") { t.lead(early[i][1], early[i][2]); }
-  }
+  for (var i = 0; i < early.length; i++) { run(early[i]); }
 })(window, document);

@@ -164,6 +164,23 @@ async fn shared_customers_are_visible_and_reattributed_with_a_reason(backend: Ba
     let (status, listed) = t.get_as(&second_key, "/api/v1/customers").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(listed["data"][0]["external_id"], "cus_1");
+
+    // An earlier click id that is not ours (a cookie's stale entry) is left out, not fatal.
+    let third = click(&t, &first_link).await;
+    let (status, _, other) = t
+        .event(
+            "lead-2",
+            &json!({"type": "lead", "customer_id": "cus_2", "click_id": third,
+                    "click_ids": ["AQGiF17ddnIUtdLtkhiS6yMBm3baqAABM4PHv52HE9EW6XI8g62_Cg"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    assert_eq!(
+        other["credits"].as_array().map(Vec::len),
+        Some(1),
+        "{other}"
+    );
 
     // A sale pays both halves.
     let (status, _, sale) = t

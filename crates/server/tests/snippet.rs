@@ -175,9 +175,12 @@ async fn the_snippet_attributes_link_and_via_visitors_in_a_real_browser() {
         .expect("Ada is a customer");
     assert_eq!(path["credits"][0]["partner_id"], json!(first), "{path}");
     assert_eq!(path["touches"][0]["channel"], "link");
-    // Reported twice, recorded once.
+    // Reported twice, recorded once; and the same click cannot bring a second customer.
     let again = lead(&browser, "ada@example.com").await;
     assert_eq!(again[1]["status"], "already recorded", "{again}");
+    let other = lead(&browser, "eve@example.com").await;
+    assert_eq!(other[1]["status"], "already recorded", "{other}");
+    assert!(path_of(&t, "eve@example.com").await.is_none());
 
     // 2. A new visitor through `?aff=` with partner 2's link code: a referral visit.
     browser.delete_all_cookies().await.expect("cookies");

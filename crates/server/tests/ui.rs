@@ -1167,3 +1167,70 @@ async fn a_partner_registers_a_deal_and_the_admin_approves_it() {
     let (_, html) = test.page(&admin, "/admin/coupons").await;
     assert!(html.contains("ADA10") && html.contains("Ada"), "{html}");
 }
+
+#[tokio::test]
+async fn a_partner_manages_postbacks_in_the_portal() {
+    let test = TestApp::start().await;
+    let ada = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (status, html) = test.page(&ada, "/portal/postbacks").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let csrf = csrf_token(&html);
+    let refused = ada
+        .post(test.url("/portal/postbacks"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("url", "https://{sub1}.example/pb"),
+            ("sale", "on"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("macros may not be used in the host")
+    );
+    let answer = ada
+        .post(test.url("/portal/postbacks"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            (
+                "url",
+                "https://track.example.com/pb?cid={click_id}&a={amount}",
+            ),
+            ("sale", "on"),
+            ("refund", "on"),
+        ])
+        .send()
+        .await
+        .expect("registered");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&ada, "/portal/postbacks").await;
+    assert!(html.contains("refund, sale"), "{html}");
+    // Bob does not see Ada's postback, and cannot disable it.
+    let bob = test.signed_in("/portal/login", PARTNER_B_EMAIL).await;
+    let (_, bobs) = test.page(&bob, "/portal/postbacks").await;
+    assert!(!bobs.contains("hooks.ada.example"), "{bobs}");
+    let marker = "action=\"/portal/postbacks/";
+    let start = html.find(marker).expect("a disable form") + marker.len();
+    let postback_id = &html[start..start + 36];
+    let theirs = bob
+        .post(test.url(&format!("/portal/postbacks/{postback_id}/disable")))
+        .form(&[("csrf_token", csrf_token(&bobs).as_str())])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let mine = ada
+        .post(test.url(&format!("/portal/postbacks/{postback_id}/disable")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("disabled");
+    assert_eq!(mine.status(), StatusCode::SEE_OTHER);
+    let (_, html) = test.page(&ada, "/portal/postbacks").await;
+    assert!(html.contains("disabled"), "{html}");
+}

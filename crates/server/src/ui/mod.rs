@@ -11,6 +11,7 @@ mod login;
 mod page;
 mod portal;
 mod portal_attribution;
+mod portal_postbacks;
 mod session;
 
 use axum::Router;

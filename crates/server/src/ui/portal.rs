@@ -29,13 +29,15 @@ pub fn router() -> Router<App> {
         .route("/portal", get(home))
         .route("/portal/commissions/{id}", get(commission))
         .merge(super::portal_attribution::router())
+        .merge(super::portal_postbacks::router())
         .route("/portal/{*rest}", get(not_found))
 }
 
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("/portal", "Dashboard"),
     ("/portal/customers", "Customers"),
     ("/portal/deals", "Deals"),
+    ("/portal/postbacks", "Postbacks"),
 ];
 
 fn layout(title: &str, partner: &PartnerSession) -> Layout {

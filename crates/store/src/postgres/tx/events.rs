@@ -223,7 +223,7 @@ pub async fn touches(db: &Db, customer_id: CustomerId) -> Result<Vec<Touch>> {
     let customer_id = customer_id.as_uuid();
     all(
         db,
-        "SELECT * FROM touches WHERE customer_id = $1 ORDER BY at, touch_id LIMIT 1000",
+        "SELECT * FROM touches WHERE customer_id = $1 ORDER BY at, touch_id COLLATE \"C\" LIMIT 1000",
         &[&customer_id],
         touch_row,
     )
