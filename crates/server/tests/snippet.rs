@@ -1,9 +1,9 @@
 //! The site snippet in a real headless Chromium (docs/SNIPPET.md). A local "business site"
 //! on another port (another origin) includes `/t.js` with the program's public key. A visitor
-//! comes through a partner's tracking link, another through `?aff=` with a partner's link
-//! code, a third with no partner at all; each reports a lead with `tributary.lead()`. The
-//! first two are attributed to the right partner through the right channel, the third is not
-//! recorded.
+//! comes through a partner's tracking link, another through `?via=` with a partner's link
+//! code, a third through the site's own `?aff=`, a fourth with no partner at all; each reports
+//! a lead with `tributary.lead()`. The first three are attributed to the right partner
+//! through the right channel, the last is not recorded.
 
 mod support;
 
@@ -182,10 +182,10 @@ async fn the_snippet_attributes_link_and_via_visitors_in_a_real_browser() {
     assert_eq!(other[1]["status"], "already recorded", "{other}");
     assert!(path_of(&t, "eve@example.com").await.is_none());
 
-    // 2. A new visitor through `?aff=` with partner 2's link code: a referral visit.
+    // 2. A new visitor through `?via=` with partner 2's link code: a referral visit.
     browser.delete_all_cookies().await.expect("cookies");
     browser
-        .goto(&format!("{site}/pricing?aff=partner-2"))
+        .goto(&format!("{site}/pricing?via=partner-2"))
         .await
         .expect("the site");
     let answer = lead(&browser, "grace@example.com").await;
@@ -198,7 +198,21 @@ async fn the_snippet_attributes_link_and_via_visitors_in_a_real_browser() {
     assert_eq!(path["touches"][0]["channel"], "referral");
     assert_eq!(path["touches"][0]["detail"], "partner-2");
 
-    // 3. A visitor no partner sent: no click id, so nothing is reported or recorded.
+    // 3. The site's own parameter (`data-param="aff"`) works the same way.
+    browser.delete_all_cookies().await.expect("cookies");
+    browser
+        .goto(&format!("{site}/?aff=partner-1"))
+        .await
+        .expect("the site");
+    let answer = lead(&browser, "linus@example.com").await;
+    assert_eq!(answer[1]["status"], "recorded", "{answer}");
+    let path = path_of(&t, "linus@example.com")
+        .await
+        .expect("Linus is a customer");
+    assert_eq!(path["credits"][0]["partner_id"], json!(first), "{path}");
+    assert_eq!(path["touches"][0]["channel"], "referral");
+
+    // 4. A visitor no partner sent: no click id, so nothing is reported or recorded.
     browser.delete_all_cookies().await.expect("cookies");
     browser
         .goto(&format!("{site}/pricing"))
