@@ -140,24 +140,6 @@ struct Fill {
     commission: Option<String>,
 }
 
-/// `12345` minor units of a 2-decimal currency → `123.45`.
-pub fn decimal(money: Money) -> String {
-    let exponent = u32::from(money.currency.exponent());
-    let minor = money.amount_minor;
-    if exponent == 0 {
-        return minor.to_string();
-    }
-    let scale = 10i64.pow(exponent);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale as u64,
-        abs % scale as u64,
-        width = exponent as usize
-    )
-}
-
 /// Writes a delivery and its job for each of the credited partners' postbacks that fire on
 /// this event (called in the event's transaction, after its commissions are posted).
 pub async fn enqueue_for_event(
@@ -179,18 +161,17 @@ pub async fn enqueue_for_event(
         if postbacks.is_empty() {
             continue;
         }
-        let theirs: Vec<Money> = commissions
-            .iter()
-            .filter(|c| c.partner_id == credit.partner_id)
-            .map(|c| c.amount)
-            .collect();
-        let commission = theirs.first().map(|first| {
-            let total: i64 = theirs.iter().map(|m| m.amount_minor).sum();
-            decimal(Money::new(total, first.currency))
-        });
+        let commission = Money::total(
+            commissions
+                .iter()
+                .filter(|c| c.partner_id == credit.partner_id)
+                .map(|c| c.amount),
+        )
+        .map_err(|error| AppError::Internal(error.to_string()))?
+        .map(|total| total.decimal());
         let fill = Fill {
             click_id: credit.click_id.clone(),
-            amount: event.facts.amount.map(decimal),
+            amount: event.facts.amount.map(|amount| amount.decimal()),
             currency: event.facts.amount.map(|m| m.currency.code().to_string()),
             order_id: event.facts.invoice_id.clone(),
             event: name.to_string(),

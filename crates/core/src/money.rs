@@ -140,6 +140,35 @@ impl Money {
         }
     }
 
+    /// The amount as a decimal number without its currency: `12.34`, `-0.05`, `1500`.
+    pub fn decimal(&self) -> String {
+        let exponent = u32::from(self.currency.exponent());
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let magnitude = self.amount_minor.unsigned_abs();
+        if exponent == 0 {
+            return format!("{sign}{magnitude}");
+        }
+        let scale = 10u64.pow(exponent);
+        format!(
+            "{sign}{}.{:0width$}",
+            magnitude / scale,
+            magnitude % scale,
+            width = exponent as usize
+        )
+    }
+
+    /// The sum of `amounts`, all in one currency; `None` for none.
+    pub fn total(amounts: impl IntoIterator<Item = Money>) -> Result<Option<Money>, MoneyError> {
+        let mut total: Option<Money> = None;
+        for amount in amounts {
+            total = Some(match total {
+                None => amount,
+                Some(sum) => sum.checked_add(amount)?,
+            });
+        }
+        Ok(total)
+    }
+
     pub fn zero(currency: Currency) -> Self {
         Money::new(0, currency)
     }
@@ -232,21 +261,7 @@ impl Money {
 impl fmt::Display for Money {
     /// `12.34 USD`, `-0.05 EUR`, `1500 JPY`: exact, from the integer minor units.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let exponent = u32::from(self.currency.exponent());
-        let sign = if self.amount_minor < 0 { "-" } else { "" };
-        let magnitude = self.amount_minor.unsigned_abs();
-        if exponent == 0 {
-            return write!(f, "{sign}{magnitude} {}", self.currency);
-        }
-        let scale = 10u64.pow(exponent);
-        write!(
-            f,
-            "{sign}{}.{:0width$} {}",
-            magnitude / scale,
-            magnitude % scale,
-            self.currency,
-            width = exponent as usize
-        )
+        write!(f, "{} {}", self.decimal(), self.currency)
     }
 }
 
@@ -379,6 +394,18 @@ mod tests {
         assert_eq!(Currency::parse("JPY").map(|c| c.exponent()), Ok(0));
         assert!(Currency::parse("usd").is_err());
         assert!(Currency::parse("XYZ").is_err());
+    }
+
+    #[test]
+    fn totals_one_currency_and_refuse_a_mix() {
+        let usd = |minor| Money::new(minor, Currency::USD);
+        assert_eq!(Money::total([]), Ok(None));
+        assert_eq!(
+            Money::total([usd(1_000), usd(-250), usd(1)]),
+            Ok(Some(usd(751)))
+        );
+        assert!(Money::total([usd(1), Money::new(1, Currency::EUR)]).is_err());
+        assert_eq!(usd(-5).decimal(), "-0.05");
     }
 
     #[test]
