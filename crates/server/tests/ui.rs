@@ -1234,3 +1234,74 @@ async fn a_partner_manages_postbacks_in_the_portal() {
     let (_, html) = test.page(&ada, "/portal/postbacks").await;
     assert!(html.contains("disabled"), "{html}");
 }
+
+/// Every portal route that takes an id, tried by one partner with another partner's ids:
+/// "not found", never the other partner's data, and nothing changed.
+#[tokio::test]
+async fn portal_routes_never_show_or_change_another_partners_data() {
+    let test = TestApp::start().await;
+    let bob_postback = tributary_app::postbacks::register(
+        &test.app,
+        test.workspace_id,
+        test.b.id,
+        tributary_app::postbacks::NewPostback {
+            url: "https://hooks.bob.example/pb?cid={click_id}".into(),
+            events: None,
+        },
+    )
+    .await
+    .expect("Bob's postback");
+    let bob_customer = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .customer_by_external_id(test.workspace_id, "customer-of-bob-link")
+        .await
+        .expect("query")
+        .expect("Bob's customer");
+    let ada = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
+    let (_, home) = test.page(&ada, "/portal").await;
+    let csrf = csrf_token(&home);
+    for path in [
+        format!("/portal/commissions/{}", test.b.commission_id),
+        format!("/portal/customers/{}", bob_customer.id),
+    ] {
+        let (status, html) = test.page(&ada, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!html.contains("customer-of-bob-link"), "{path}: {html}");
+    }
+    for path in [
+        "/portal",
+        "/portal/customers",
+        "/portal/deals",
+        "/portal/postbacks",
+    ] {
+        let (status, html) = test.page(&ada, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for bobs in ["customer-of-bob-link", "bob-link", "hooks.bob.example"] {
+            assert!(!html.contains(bobs), "{path} shows {bobs}: {html}");
+        }
+    }
+    let answer = ada
+        .post(test.url(&format!("/portal/postbacks/{}/disable", bob_postback.id)))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let still = test
+        .app
+        .store
+        .read()
+        .await
+        .expect("read")
+        .postbacks(test.workspace_id, Some(test.b.id))
+        .await
+        .expect("postbacks");
+    assert!(
+        still[0].disabled_at.is_none(),
+        "Bob's postback is untouched"
+    );
+}
