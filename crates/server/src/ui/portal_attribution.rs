@@ -3,13 +3,16 @@
 //! register. Everything is scoped to the signed-in partner.
 
 use super::error::UiError;
-use super::page::{Area, Layout, SelectOption, render, see_other, short_id, when};
+use super::page::{
+    Area, Layout, ListQuery, Pager, SelectOption, paginate, probe, render, see_other, short_id,
+    when,
+};
 use super::portal::layout_at;
 use super::session::PartnerSession;
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,25 +42,32 @@ struct CustomerRow {
 struct CustomersPage {
     layout: Layout,
     rows: Vec<CustomerRow>,
+    pager: Pager,
 }
 
-async fn customers(State(app): State<App>, partner: PartnerSession) -> Response {
-    customers_page(&app, &partner)
+async fn customers(
+    State(app): State<App>,
+    partner: PartnerSession,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let number = ListQuery::from(query).page_number();
+    customers_page(&app, &partner, number)
         .await
         .map_err(|error| error.in_area(Area::Portal))
         .into_response()
 }
 
-async fn customers_page(app: &App, partner: &PartnerSession) -> Result<Response, UiError> {
+async fn customers_page(
+    app: &App,
+    partner: &PartnerSession,
+    number: u32,
+) -> Result<Response, UiError> {
     let workspace_id = partner.session.workspace_id;
     let mut tx = app.store.read().await?;
     let customers = tx
-        .customers(
-            workspace_id,
-            Some(partner.partner.id),
-            Page::first(Page::MAX_LIMIT),
-        )
+        .customers(workspace_id, Some(partner.partner.id), probe(number))
         .await?;
+    let (customers, pager) = paginate(customers, number, "/portal/customers");
     let mut rows = Vec::with_capacity(customers.len());
     for customer in customers {
         let Some(path) = attribution::conversion_path(
@@ -84,6 +94,7 @@ async fn customers_page(app: &App, partner: &PartnerSession) -> Result<Response,
     let page = CustomersPage {
         layout: layout_at("Your customers", partner, "/portal/customers"),
         rows,
+        pager,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -173,17 +184,23 @@ struct DealRow {
 struct DealsPage {
     layout: Layout,
     rows: Vec<DealRow>,
+    pager: Pager,
     programs: Vec<SelectOption>,
 }
 
-async fn deals(State(app): State<App>, partner: PartnerSession) -> Response {
-    deals_page(&app, &partner)
+async fn deals(
+    State(app): State<App>,
+    partner: PartnerSession,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let number = ListQuery::from(query).page_number();
+    deals_page(&app, &partner, number)
         .await
         .map_err(|error| error.in_area(Area::Portal))
         .into_response()
 }
 
-async fn deals_page(app: &App, partner: &PartnerSession) -> Result<Response, UiError> {
+async fn deals_page(app: &App, partner: &PartnerSession, number: u32) -> Result<Response, UiError> {
     let workspace_id = partner.session.workspace_id;
     let mut tx = app.store.read().await?;
     let enrollments = tx
@@ -205,13 +222,11 @@ async fn deals_page(app: &App, partner: &PartnerSession) -> Result<Response, UiE
             .find(|p| p.id == id)
             .map_or_else(|| short_id(id), |p| p.name.clone())
     };
-    let rows = tx
-        .deals(
-            workspace_id,
-            Some(partner.partner.id),
-            Page::first(Page::MAX_LIMIT),
-        )
-        .await?
+    let deals = tx
+        .deals(workspace_id, Some(partner.partner.id), probe(number))
+        .await?;
+    let (deals, pager) = paginate(deals, number, "/portal/deals");
+    let rows = deals
         .into_iter()
         .map(|deal| DealRow {
             program: name(deal.program_id),
@@ -225,6 +240,7 @@ async fn deals_page(app: &App, partner: &PartnerSession) -> Result<Response, UiE
     let page = DealsPage {
         layout: layout_at("Your deals", partner, "/portal/deals"),
         rows,
+        pager,
         programs: programs
             .iter()
             .map(|p| SelectOption {

@@ -4,12 +4,14 @@
 
 use super::{Directory, layout};
 use crate::ui::error::UiError;
-use crate::ui::page::{Layout, SelectOption, render, see_other, when};
+use crate::ui::page::{
+    Layout, ListQuery, Pager, SelectOption, paginate, probe, render, see_other, when,
+};
 use crate::ui::session::AdminSession;
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -18,7 +20,6 @@ use tributary_app::attribution::{self, NewCoupon, Reattribution, ShareInput};
 use tributary_app::{App, AppError, admin};
 use tributary_core::multitouch::{Channel, Model, Settings};
 use tributary_core::{CustomerId, DealId, ProgramId};
-use tributary_store::Page;
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -300,15 +301,20 @@ struct DealRow {
 struct DealsPage {
     layout: Layout,
     rows: Vec<DealRow>,
+    pager: Pager,
     may_write: bool,
 }
 
-async fn deals(State(app): State<App>, admin: AdminSession) -> Result<Response, UiError> {
+async fn deals(
+    State(app): State<App>,
+    admin: AdminSession,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let number = ListQuery::from(query).page_number();
     let workspace_id = admin.workspace_id();
     let mut tx = app.store.read().await?;
-    let deals = tx
-        .deals(workspace_id, None, Page::first(Page::MAX_LIMIT))
-        .await?;
+    let deals = tx.deals(workspace_id, None, probe(number)).await?;
+    let (deals, pager) = paginate(deals, number, "/admin/deals");
     let mut directory = Directory::load(tx.as_mut(), workspace_id).await?;
     directory
         .complete(
@@ -341,6 +347,7 @@ async fn deals(State(app): State<App>, admin: AdminSession) -> Result<Response, 
     let page = DealsPage {
         layout: layout("Deals", &admin, "/admin/deals"),
         rows,
+        pager,
         may_write: admin.may_write(),
     };
     Ok(render(StatusCode::OK, &page))
