@@ -140,21 +140,7 @@ struct DealRequest {
 
 async fn register_deal(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let request: DealRequest = parse_json(&body)?;
-    let partner = match (caller.partner_id, request.partner_id) {
-        (Some(own), Some(named)) if own != named => {
-            return Err(ApiError(AppError::Forbidden(
-                "a partner key registers deals for its own partner",
-            )));
-        }
-        (Some(own), _) => own,
-        (None, Some(named)) => named,
-        (None, None) => {
-            return Err(ApiError(AppError::invalid(
-                "partner_id",
-                "name the partner the deal is registered for",
-            )));
-        }
-    };
+    let partner = caller.acting_for(request.partner_id)?;
     let deal = attribution::register_deal(&app, caller.workspace_id, partner, request.deal).await?;
     Ok((StatusCode::CREATED, Json(views::deal(&deal))).into_response())
 }

@@ -76,6 +76,22 @@ impl Caller {
         format!("api_key:{}", self.key_id)
     }
 
+    /// The partner a write is for: a partner key's own (naming another is refused), or the
+    /// one a workspace key names in `partner_id`.
+    pub fn acting_for(&self, named: Option<PartnerId>) -> ApiResult<PartnerId> {
+        match (self.partner_id, named) {
+            (Some(own), Some(named)) if own != named => Err(ApiError(AppError::Forbidden(
+                "a partner key acts only for its own partner",
+            ))),
+            (Some(own), _) => Ok(own),
+            (None, Some(named)) => Ok(named),
+            (None, None) => Err(ApiError(AppError::invalid(
+                "partner_id",
+                "name the partner (partner_id)",
+            ))),
+        }
+    }
+
     /// Whether the caller may see data of `partner_id`.
     pub fn can_see(&self, partner_id: PartnerId) -> bool {
         self.partner_id.is_none_or(|own| own == partner_id)

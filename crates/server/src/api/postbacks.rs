@@ -57,21 +57,7 @@ struct PostbackRequest {
 
 async fn register(State(app): State<App>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let request: PostbackRequest = parse_json(&body)?;
-    let partner = match (caller.partner_id, request.partner_id) {
-        (Some(own), Some(named)) if own != named => {
-            return Err(ApiError(AppError::Forbidden(
-                "a partner key registers postbacks for its own partner",
-            )));
-        }
-        (Some(own), _) => own,
-        (None, Some(named)) => named,
-        (None, None) => {
-            return Err(ApiError(AppError::invalid(
-                "partner_id",
-                "name the partner the postback is for",
-            )));
-        }
-    };
+    let partner = caller.acting_for(request.partner_id)?;
     let postback =
         postbacks::register(&app, caller.workspace_id, partner, request.postback).await?;
     Ok((StatusCode::CREATED, Json(views::postback(&postback))).into_response())
