@@ -15,14 +15,7 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_URL_LEN: usize = 2_000;
 pub const MAX_HOLD_DAYS: u32 = 365;
 pub const LINK_CODE_LEN: usize = 7;
-pub const ARCHETYPES: [&str; 6] = [
-    "reseller",
-    "influencer",
-    "consultant",
-    "platform_integration",
-    "customer_advocate",
-    "other",
-];
+pub use tributary_core::lifecycle::ARCHETYPES;
 
 fn name(field: &str, value: &str) -> AppResult<String> {
     let trimmed = value.trim();

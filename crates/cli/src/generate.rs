@@ -20,14 +20,7 @@ use tributary_core::time::MILLIS_PER_DAY;
 use tributary_core::*;
 use tributary_store::{Click, Customer, EventRecord, Link, Store};
 
-pub const ARCHETYPES: [&str; 6] = [
-    "reseller",
-    "influencer",
-    "consultant",
-    "platform_integration",
-    "customer_advocate",
-    "other",
-];
+pub use tributary_core::lifecycle::ARCHETYPES;
 const EVENTS_PER_TRANSACTION: usize = 50_000;
 const PRODUCTS: [&str; 3] = ["pro", "solo", "team"];
 const COUNTRIES: [&str; 5] = ["US", "DE", "FR", "GB", "BR"];

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod event;
 pub mod ids;
 pub mod ledger;
+pub mod lifecycle;
 pub mod money;
 pub mod multitouch;
 pub mod period;
