@@ -340,6 +340,8 @@ pub async fn enroll(
         partner_group: None,
         tier: None,
         created_at: app.now(),
+        status_reason: None,
+        status_changed_at: None,
     };
     tx.insert_enrollment(&enrollment).await?;
     tx.commit().await?;

@@ -52,4 +52,8 @@ id_type!(
     ApiKeyId,
     JobId,
     DealId,
+    ApplicationId,
+    InvitationId,
+    TermsVersionId,
+    EmailId,
 );

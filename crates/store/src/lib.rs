@@ -227,6 +227,99 @@ pub trait Tx: Send {
         subject: &str,
     ) -> Result<Vec<AuditEntry>>;
 
+    // The partner lifecycle (issue 6).
+    async fn program_lifecycle(
+        &mut self,
+        program_id: ProgramId,
+    ) -> Result<Option<ProgramLifecycleRow>>;
+    async fn program_lifecycle_by_slug(
+        &mut self,
+        slug: &str,
+    ) -> Result<Option<ProgramLifecycleRow>>;
+    /// Inserts or replaces a program's lifecycle row; a slug another program holds is a
+    /// conflict.
+    async fn put_program_lifecycle(&mut self, row: &ProgramLifecycleRow) -> Result<()>;
+    /// Sets an enrollment's status and its reason; false when not enrolled.
+    async fn set_enrollment_status(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        status: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// How many of a program's enrollments have one of these statuses.
+    async fn count_enrollments(&mut self, program_id: ProgramId, statuses: &[&str]) -> Result<u64>;
+    async fn insert_application(&mut self, application: &Application) -> Result<()>;
+    async fn application(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: ApplicationId,
+    ) -> Result<Option<Application>>;
+    /// A workspace's applications (one program's, one status), oldest first: the queue.
+    async fn applications(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: Option<ProgramId>,
+        status: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Application>>;
+    /// The newest application from an email to a program.
+    async fn latest_application(
+        &mut self,
+        program_id: ProgramId,
+        email: &str,
+    ) -> Result<Option<Application>>;
+    /// Decides a pending application; false when it was not pending (decided already).
+    async fn decide_application(&mut self, decided: &Application) -> Result<bool>;
+    /// Inserts an invitation; false when the program has one for that email already.
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<bool>;
+    async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>>;
+    async fn invitations(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        page: Page,
+    ) -> Result<Vec<Invitation>>;
+    /// Marks a sent invitation accepted by a partner; false when it was not `sent`.
+    async fn accept_invitation(
+        &mut self,
+        id: InvitationId,
+        partner_id: PartnerId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    async fn insert_email(&mut self, email: &Email) -> Result<()>;
+    async fn email(&mut self, id: EmailId) -> Result<Option<Email>>;
+    /// Records a send attempt: status, attempts, error and sent time.
+    async fn update_email(&mut self, email: &Email) -> Result<()>;
+    /// A workspace's emails, newest first; `to` narrows to one address.
+    async fn emails(
+        &mut self,
+        workspace_id: WorkspaceId,
+        to: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Email>>;
+    async fn insert_partner_token(&mut self, token: &PartnerToken) -> Result<()>;
+    /// Uses a one-time token: returns it and marks it used if it exists for `purpose`, is
+    /// unused and unexpired at `now`; else none.
+    async fn use_partner_token(
+        &mut self,
+        token_hash: &str,
+        purpose: &str,
+        now: Timestamp,
+    ) -> Result<Option<PartnerToken>>;
+    async fn insert_terms_version(&mut self, terms: &TermsVersion) -> Result<()>;
+    /// A program's terms versions, newest first.
+    async fn terms_versions(&mut self, program_id: ProgramId) -> Result<Vec<TermsVersion>>;
+    /// Records an acceptance; accepting the same version twice keeps the first.
+    async fn insert_terms_acceptance(&mut self, acceptance: &TermsAcceptance) -> Result<()>;
+    /// A program's acceptances (one partner's, when named), newest first.
+    async fn terms_acceptances(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<TermsAcceptance>>;
+
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;
     /// A workspace's postbacks (one partner's, when named), disabled ones too.

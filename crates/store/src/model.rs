@@ -201,6 +201,9 @@ pub struct Enrollment {
     /// The partner's tier in this program (conditions and perks use it).
     pub tier: Option<String>,
     pub created_at: Timestamp,
+    /// Why the status last changed (a suspension's reason), and when.
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -516,4 +519,122 @@ pub struct SubRow {
     pub bot_clicks: i64,
     /// Customers whose credit came through a click carrying this value.
     pub customers: i64,
+}
+
+/// A program's lifecycle settings and public slug (issue 6): the public page lives at
+/// `/join/{slug}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramLifecycleRow {
+    pub program_id: ProgramId,
+    pub workspace_id: WorkspaceId,
+    pub slug: String,
+    pub lifecycle: tributary_core::lifecycle::ProgramLifecycle,
+    pub updated_at: Timestamp,
+}
+
+/// An application to a program from the public page, and its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub applicant: tributary_core::lifecycle::Applicant,
+    pub score: tributary_core::lifecycle::Score,
+    /// `pending` (in the review queue), `approved` or `rejected`.
+    pub status: String,
+    /// `rule` for an automatic decision, else the deciding actor (`user:<id>`...).
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    /// The partner an approval created or found.
+    pub partner_id: Option<PartnerId>,
+    /// Keyed hash of the applicant's IP (never the IP).
+    #[serde(skip)]
+    pub ip_hash: Option<String>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+/// An invitation to join a program; the email carries a token whose hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub email: String,
+    pub name: Option<String>,
+    pub partner_group: Option<String>,
+    #[serde(skip)]
+    pub token_hash: String,
+    /// `sent`, `accepted` or `revoked`.
+    pub status: String,
+    pub invited_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub partner_id: Option<PartnerId>,
+}
+
+/// An email in the outbox: written with the change that causes it, sent by a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    pub id: EmailId,
+    pub workspace_id: WorkspaceId,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    /// What it is about (`application.approved`, `invitation`, `terms.published`...).
+    pub kind: String,
+    /// `queued`, `sent`, `held` (no mail relay configured: kept to read in the admin) or
+    /// `failed` (the relay refused it for good, or retries ran out).
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// A one-time token a partner follows from an email (to set a password); only its hash is
+/// kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerToken {
+    pub token_hash: String,
+    pub workspace_id: WorkspaceId,
+    pub partner_id: PartnerId,
+    /// `set_password`.
+    pub purpose: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+/// One published version of a program's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsVersion {
+    pub id: TermsVersionId,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    /// From 1, per program.
+    pub version: i64,
+    pub body_markdown: String,
+    pub payout_schedule: String,
+    /// What happens to pending commissions on termination: `keep` or `forfeit`.
+    pub termination_policy: String,
+    /// Days an active partner has to accept before their links stop earning.
+    pub grace_days: u32,
+    pub published_by: String,
+    pub published_at: Timestamp,
+}
+
+/// A partner's acceptance of one terms version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsAcceptance {
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub terms_version_id: TermsVersionId,
+    pub version: i64,
+    pub accepted_at: Timestamp,
+    /// Keyed hash of the IP it was accepted from.
+    #[serde(skip)]
+    pub ip_hash: Option<String>,
 }

@@ -346,6 +346,8 @@ async fn plan_versions_keep_their_scope_and_enrollments_their_segment(backend: B
         partner_group: None,
         tier: None,
         created_at: Timestamp::from_millis(1_700_000_000_000),
+        status_reason: None,
+        status_changed_at: None,
     })
     .await
     .expect("enroll");
@@ -430,6 +432,286 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The lifecycle rows' one-way steps: a slug names one program, an application is decided
+/// once, a program invites an email once, a token is used once and not after it expires,
+/// and accepting the same terms twice keeps the first acceptance.
+async fn lifecycle_rows_move_one_way(backend: Backend) {
+    let (_db, store) = fresh(backend).await;
+    let first = seeded(store.as_ref()).await;
+    let at = Timestamp::from_millis(T0);
+    let mut tx = store.write().await.expect("write");
+    let program = tx
+        .program(first.workspace_id, first.program_id)
+        .await
+        .expect("read")
+        .expect("seeded");
+    let other_program = ProgramId(Uuid::now_v7());
+    tx.insert_program(&Program {
+        id: other_program,
+        ..program
+    })
+    .await
+    .expect("second program");
+    tx.commit().await.expect("commit");
+    let second = Link {
+        program_id: other_program,
+        ..first.clone()
+    };
+    let lifecycle_row = |link: &Link, slug: &str| ProgramLifecycleRow {
+        program_id: link.program_id,
+        workspace_id: link.workspace_id,
+        slug: slug.into(),
+        lifecycle: Default::default(),
+        updated_at: at,
+    };
+    let mut tx = store.write().await.expect("write");
+    tx.put_program_lifecycle(&lifecycle_row(&first, "join-us"))
+        .await
+        .expect("first slug");
+    tx.savepoint().await.expect("savepoint");
+    let taken = tx
+        .put_program_lifecycle(&lifecycle_row(&second, "join-us"))
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    tx.rollback_to_savepoint()
+        .await
+        .expect("rollback to savepoint");
+    let mut renamed = lifecycle_row(&first, "partners");
+    renamed.lifecycle.reapply_cooldown_days = 7;
+    tx.put_program_lifecycle(&renamed).await.expect("replace");
+    assert_eq!(
+        tx.program_lifecycle_by_slug("partners")
+            .await
+            .expect("read"),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        tx.program_lifecycle_by_slug("join-us").await.expect("read"),
+        None
+    );
+
+    let applicant = tributary_core::lifecycle::Applicant {
+        name: "Grace".into(),
+        email: "grace@example.com".into(),
+        website: None,
+        country: Some("GB".into()),
+        group: None,
+        answers: Default::default(),
+    };
+    let application = Application {
+        id: ApplicationId(Uuid::now_v7()),
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        applicant,
+        score: tributary_core::lifecycle::Score {
+            total: Some(42),
+            lines: vec![],
+        },
+        status: "pending".into(),
+        decided_by: None,
+        reason: None,
+        partner_id: None,
+        ip_hash: Some("hash".into()),
+        created_at: at,
+        decided_at: None,
+    };
+    tx.insert_application(&application).await.expect("apply");
+    let decided = Application {
+        status: "approved".into(),
+        decided_by: Some("rule".into()),
+        reason: Some("fits".into()),
+        partner_id: Some(first.partner_id),
+        decided_at: Some(at.plus_millis(1)),
+        ..application.clone()
+    };
+    assert!(tx.decide_application(&decided).await.expect("decide"));
+    let again = Application {
+        status: "rejected".into(),
+        ..decided.clone()
+    };
+    assert!(!tx.decide_application(&again).await.expect("decide again"));
+    assert_eq!(
+        tx.latest_application(first.program_id, "grace@example.com")
+            .await
+            .expect("latest"),
+        Some(decided.clone())
+    );
+    assert_eq!(
+        tx.applications(first.workspace_id, None, Some("pending"), Page::default())
+            .await
+            .expect("queue"),
+        vec![]
+    );
+
+    let invitation = Invitation {
+        id: InvitationId(Uuid::now_v7()),
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        email: "lin@example.com".into(),
+        name: None,
+        partner_group: Some("agencies".into()),
+        token_hash: "token-1".into(),
+        status: "sent".into(),
+        invited_by: "user:1".into(),
+        created_at: at,
+        expires_at: at.plus_days(14),
+        accepted_at: None,
+        partner_id: None,
+    };
+    assert!(tx.insert_invitation(&invitation).await.expect("invite"));
+    let twice = Invitation {
+        id: InvitationId(Uuid::now_v7()),
+        token_hash: "token-2".into(),
+        ..invitation.clone()
+    };
+    assert!(!tx.insert_invitation(&twice).await.expect("invite twice"));
+    assert!(
+        tx.accept_invitation(invitation.id, first.partner_id, at)
+            .await
+            .expect("accept")
+    );
+    assert!(
+        !tx.accept_invitation(invitation.id, first.partner_id, at)
+            .await
+            .expect("accept twice")
+    );
+    let accepted = tx
+        .invitation_by_token("token-1")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (accepted.status.as_str(), accepted.partner_id),
+        ("accepted", Some(first.partner_id))
+    );
+
+    let token = PartnerToken {
+        token_hash: "secret-hash".into(),
+        workspace_id: first.workspace_id,
+        partner_id: first.partner_id,
+        purpose: "set_password".into(),
+        created_at: at,
+        expires_at: at.plus_days(1),
+        used_at: None,
+    };
+    tx.insert_partner_token(&token).await.expect("token");
+    let late = tx
+        .use_partner_token("secret-hash", "set_password", at.plus_days(2))
+        .await
+        .expect("late");
+    assert_eq!(late, None, "expired");
+    let wrong = tx
+        .use_partner_token("secret-hash", "other", at)
+        .await
+        .expect("wrong purpose");
+    assert_eq!(wrong, None);
+    let used = tx
+        .use_partner_token("secret-hash", "set_password", at)
+        .await
+        .expect("use")
+        .expect("valid");
+    assert_eq!(used.partner_id, first.partner_id);
+    assert_eq!(used.used_at, Some(at));
+    let reused = tx
+        .use_partner_token("secret-hash", "set_password", at)
+        .await
+        .expect("reuse");
+    assert_eq!(reused, None, "one time");
+
+    let terms = TermsVersion {
+        id: TermsVersionId(Uuid::now_v7()),
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        version: 1,
+        body_markdown: "# Terms".into(),
+        payout_schedule: "Monthly".into(),
+        termination_policy: "forfeit".into(),
+        grace_days: 14,
+        published_by: "user:1".into(),
+        published_at: at,
+    };
+    tx.insert_terms_version(&terms).await.expect("terms");
+    let acceptance = TermsAcceptance {
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        partner_id: first.partner_id,
+        terms_version_id: terms.id,
+        version: 1,
+        accepted_at: at,
+        ip_hash: Some("h".into()),
+    };
+    tx.insert_terms_acceptance(&acceptance)
+        .await
+        .expect("accept");
+    tx.insert_terms_acceptance(&TermsAcceptance {
+        accepted_at: at.plus_days(1),
+        ..acceptance.clone()
+    })
+    .await
+    .expect("accept again");
+    assert_eq!(
+        tx.terms_acceptances(first.program_id, Some(first.partner_id))
+            .await
+            .expect("acceptances"),
+        vec![acceptance]
+    );
+    assert_eq!(
+        tx.terms_versions(first.program_id).await.expect("versions"),
+        vec![terms]
+    );
+
+    tx.insert_enrollment(&Enrollment {
+        id: EnrollmentId(Uuid::now_v7()),
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        partner_id: first.partner_id,
+        status: "approved".into(),
+        partner_group: None,
+        tier: None,
+        created_at: at,
+        status_reason: None,
+        status_changed_at: None,
+    })
+    .await
+    .expect("enroll");
+    assert_eq!(
+        tx.count_enrollments(first.program_id, &["approved", "suspended"])
+            .await
+            .expect("count"),
+        1
+    );
+    assert!(
+        tx.set_enrollment_status(
+            first.program_id,
+            first.partner_id,
+            "suspended",
+            Some("spam"),
+            at
+        )
+        .await
+        .expect("suspend")
+    );
+    let enrollment = tx
+        .enrollment(first.program_id, first.partner_id)
+        .await
+        .expect("read")
+        .expect("enrolled");
+    assert_eq!(
+        (
+            enrollment.status.as_str(),
+            enrollment.status_reason.as_deref()
+        ),
+        ("suspended", Some("spam"))
+    );
+    assert_eq!(
+        tx.count_enrollments(first.program_id, &["approved"])
+            .await
+            .expect("count"),
+        0
+    );
+    tx.commit().await.expect("commit");
+}
+
 on_both_backends!(
     migrating_twice_changes_nothing,
     a_write_dropped_without_commit_is_rolled_back,
@@ -441,4 +723,5 @@ on_both_backends!(
     click_batches_count_per_link_across_months,
     writers_on_one_key_take_turns,
     plan_versions_keep_their_scope_and_enrollments_their_segment,
+    lifecycle_rows_move_one_way,
 );

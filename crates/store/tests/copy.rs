@@ -129,6 +129,8 @@ async fn populate(store: &dyn Store) -> Fixture {
         partner_group: Some("resellers".into()),
         tier: Some("gold".into()),
         created_at: workspace.created_at,
+        status_reason: Some("a reason".into()),
+        status_changed_at: Some(workspace.created_at),
     };
     let link = Link {
         id: LinkId(id()),
@@ -486,6 +488,117 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("provider payment");
+    // Issue 6: one row in each lifecycle table, with text that must survive byte for byte.
+    let lifecycle: tributary_core::lifecycle::ProgramLifecycle =
+        serde_json::from_str(r#"{"headline": "Grow — with us", "reapply_cooldown_days": 9}"#)
+            .expect("lifecycle");
+    tx.put_program_lifecycle(&ProgramLifecycleRow {
+        program_id: program.id,
+        workspace_id: workspace.id,
+        slug: "grow".into(),
+        lifecycle,
+        updated_at: sale_at,
+    })
+    .await
+    .expect("lifecycle");
+    let application = Application {
+        id: ApplicationId(id()),
+        workspace_id: workspace.id,
+        program_id: program.id,
+        applicant: tributary_core::lifecycle::Applicant {
+            name: "Zoë".into(),
+            email: "zoe@example.com".into(),
+            website: Some("https://zoe.example".into()),
+            country: Some("FR".into()),
+            group: Some("resellers".into()),
+            answers: [(
+                "audience".to_string(),
+                tributary_core::lifecycle::form::Answer::Number(1200),
+            )]
+            .into(),
+        },
+        score: tributary_core::lifecycle::Score {
+            total: Some(61),
+            lines: vec![],
+        },
+        status: "approved".into(),
+        decided_by: Some("rule".into()),
+        reason: Some("fits".into()),
+        partner_id: Some(partner.id),
+        ip_hash: Some("iphash".into()),
+        created_at: sale_at,
+        decided_at: Some(sale_at),
+    };
+    tx.insert_application(&application)
+        .await
+        .expect("application");
+    tx.insert_invitation(&Invitation {
+        id: InvitationId(id()),
+        workspace_id: workspace.id,
+        program_id: program.id,
+        email: "lin@example.com".into(),
+        name: Some("Lin".into()),
+        partner_group: None,
+        token_hash: "invite-hash".into(),
+        status: "sent".into(),
+        invited_by: format!("user:{}", user.id),
+        created_at: sale_at,
+        expires_at: sale_at.plus_days(30),
+        accepted_at: None,
+        partner_id: None,
+    })
+    .await
+    .expect("invitation");
+    tx.insert_email(&Email {
+        id: EmailId(id()),
+        workspace_id: workspace.id,
+        to_address: "zoe@example.com".into(),
+        subject: "Bienvenue".into(),
+        body: "Line one\n.dot line".into(),
+        kind: "application.approved".into(),
+        status: "held".into(),
+        attempts: 1,
+        last_error: None,
+        created_at: sale_at,
+        sent_at: None,
+    })
+    .await
+    .expect("email");
+    tx.insert_partner_token(&PartnerToken {
+        token_hash: "token-hash".into(),
+        workspace_id: workspace.id,
+        partner_id: partner.id,
+        purpose: "set_password".into(),
+        created_at: sale_at,
+        expires_at: sale_at.plus_days(3),
+        used_at: None,
+    })
+    .await
+    .expect("token");
+    let terms = TermsVersion {
+        id: TermsVersionId(id()),
+        workspace_id: workspace.id,
+        program_id: program.id,
+        version: 1,
+        body_markdown: "# Terms\n\n* one".into(),
+        payout_schedule: "Net 30".into(),
+        termination_policy: "keep".into(),
+        grace_days: 14,
+        published_by: format!("user:{}", user.id),
+        published_at: sale_at,
+    };
+    tx.insert_terms_version(&terms).await.expect("terms");
+    tx.insert_terms_acceptance(&TermsAcceptance {
+        workspace_id: workspace.id,
+        program_id: program.id,
+        partner_id: partner.id,
+        terms_version_id: terms.id,
+        version: 1,
+        accepted_at: sale_at,
+        ip_hash: Some("iphash".into()),
+    })
+    .await
+    .expect("acceptance");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -551,6 +664,12 @@ struct Snapshot {
     payout_items: Vec<PayoutItem>,
     due_jobs: Vec<Job>,
     setting: Option<String>,
+    lifecycle: Option<ProgramLifecycleRow>,
+    applications: Vec<Application>,
+    invitations: Vec<Invitation>,
+    emails: Vec<Email>,
+    terms: Vec<TermsVersion>,
+    acceptances: Vec<TermsAcceptance>,
 }
 
 async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
@@ -660,6 +779,24 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
         payout_items: tx.payout_items(fixture.batch_id).await.expect("items"),
         due_jobs: tx.due_jobs(at(i64::MAX / 2), 100).await.expect("jobs"),
         setting: tx.setting("click_id_key").await.expect("setting"),
+        lifecycle: tx
+            .program_lifecycle_by_slug("grow")
+            .await
+            .expect("lifecycle"),
+        applications: tx
+            .applications(ws, Some(fixture.program.id), None, page)
+            .await
+            .expect("applications"),
+        invitations: tx
+            .invitations(ws, fixture.program.id, page)
+            .await
+            .expect("invitations"),
+        emails: tx.emails(ws, None, page).await.expect("emails"),
+        terms: tx.terms_versions(fixture.program.id).await.expect("terms"),
+        acceptances: tx
+            .terms_acceptances(fixture.program.id, None)
+            .await
+            .expect("acceptances"),
     }
 }
 
@@ -749,6 +886,22 @@ async fn every_row_reads_back_the_same_through_both_stores() {
         }]
     );
     assert_eq!(from_sqlite.shares.len(), 2);
+    assert_eq!(from_sqlite.applications.len(), 1);
+    assert_eq!(
+        from_sqlite
+            .lifecycle
+            .as_ref()
+            .map(|row| row.lifecycle.headline.as_str()),
+        Some("Grow — with us")
+    );
+    // The one-time token arrived usable: a write on the target uses it once.
+    let mut tx = target.write().await.expect("write");
+    let token = tx
+        .use_partner_token("token-hash", "set_password", fixture.customer.created_at)
+        .await
+        .expect("use token");
+    assert_eq!(token.map(|t| t.partner_id), Some(fixture.partner.id));
+    tx.commit().await.expect("commit");
     assert_eq!(from_sqlite.deliveries.len(), 1);
     assert_eq!(from_sqlite.touches.len(), 2);
     assert_eq!(from_sqlite.keyed[0].customer_id, None);

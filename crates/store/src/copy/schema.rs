@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 31] = [
+pub const TABLES: [&str; 38] = [
     "workspaces",
     "users",
     "partners",
@@ -42,6 +42,13 @@ pub const TABLES: [&str; 31] = [
     "audit_log",
     "postbacks",
     "postback_deliveries",
+    "program_lifecycles",
+    "applications",
+    "invitations",
+    "emails",
+    "partner_tokens",
+    "terms_versions",
+    "terms_acceptances",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_postbacks.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_lifecycle.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

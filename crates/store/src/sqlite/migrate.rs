@@ -23,6 +23,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_postbacks.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_lifecycle.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

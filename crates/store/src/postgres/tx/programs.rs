@@ -92,6 +92,8 @@ fn enrollment_row(row: &Row) -> Result<Enrollment> {
         partner_group: rows::get(row, "partner_group")?,
         tier: rows::get(row, "tier")?,
         created_at: rows::ts(row, "created_at")?,
+        status_reason: rows::get(row, "status_reason")?,
+        status_changed_at: rows::opt_ts(row, "status_changed_at")?,
     })
 }
 
@@ -310,10 +312,12 @@ pub async fn insert_enrollment(db: &Db, enrollment: &Enrollment) -> Result<()> {
     let program_id = enrollment.program_id.as_uuid();
     let partner_id = enrollment.partner_id.as_uuid();
     let created_at = enrollment.created_at.millis();
+    let status_changed_at = enrollment.status_changed_at.map(Timestamp::millis);
     insert(
         db,
-        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at,
+         status_reason, status_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &id,
             &workspace_id,
@@ -323,6 +327,8 @@ pub async fn insert_enrollment(db: &Db, enrollment: &Enrollment) -> Result<()> {
             &enrollment.partner_group,
             &enrollment.tier,
             &created_at,
+            &enrollment.status_reason,
+            &status_changed_at,
         ],
     )
     .await

@@ -10,6 +10,7 @@ mod commissions;
 mod events;
 mod jobs;
 mod ledger;
+mod lifecycle;
 mod postbacks;
 mod programs;
 
@@ -213,6 +214,153 @@ impl Tx for SqliteTx {
 
     async fn program_by_id(&mut self, id: ProgramId) -> Result<Option<Program>> {
         programs::program_by_id(self.db(), id)
+    }
+
+    async fn program_lifecycle(
+        &mut self,
+        program_id: ProgramId,
+    ) -> Result<Option<ProgramLifecycleRow>> {
+        lifecycle::program_lifecycle(self.db(), program_id)
+    }
+
+    async fn program_lifecycle_by_slug(
+        &mut self,
+        slug: &str,
+    ) -> Result<Option<ProgramLifecycleRow>> {
+        lifecycle::program_lifecycle_by_slug(self.db(), slug)
+    }
+
+    async fn put_program_lifecycle(&mut self, row: &ProgramLifecycleRow) -> Result<()> {
+        lifecycle::put_program_lifecycle(self.db(), row)
+    }
+
+    async fn set_enrollment_status(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        status: &str,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool> {
+        lifecycle::set_enrollment_status(self.db(), program_id, partner_id, status, reason, at)
+    }
+
+    async fn count_enrollments(&mut self, program_id: ProgramId, statuses: &[&str]) -> Result<u64> {
+        lifecycle::count_enrollments(self.db(), program_id, statuses)
+    }
+
+    async fn insert_application(&mut self, application: &Application) -> Result<()> {
+        lifecycle::insert_application(self.db(), application)
+    }
+
+    async fn application(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: ApplicationId,
+    ) -> Result<Option<Application>> {
+        lifecycle::application(self.db(), workspace_id, id)
+    }
+
+    async fn applications(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: Option<ProgramId>,
+        status: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Application>> {
+        lifecycle::applications(self.db(), workspace_id, program_id, status, page)
+    }
+
+    async fn latest_application(
+        &mut self,
+        program_id: ProgramId,
+        email: &str,
+    ) -> Result<Option<Application>> {
+        lifecycle::latest_application(self.db(), program_id, email)
+    }
+
+    async fn decide_application(&mut self, decided: &Application) -> Result<bool> {
+        lifecycle::decide_application(self.db(), decided)
+    }
+
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<bool> {
+        lifecycle::insert_invitation(self.db(), invitation)
+    }
+
+    async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>> {
+        lifecycle::invitation_by_token(self.db(), token_hash)
+    }
+
+    async fn invitations(
+        &mut self,
+        workspace_id: WorkspaceId,
+        program_id: ProgramId,
+        page: Page,
+    ) -> Result<Vec<Invitation>> {
+        lifecycle::invitations(self.db(), workspace_id, program_id, page)
+    }
+
+    async fn accept_invitation(
+        &mut self,
+        id: InvitationId,
+        partner_id: PartnerId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        lifecycle::accept_invitation(self.db(), id, partner_id, at)
+    }
+
+    async fn insert_email(&mut self, email: &Email) -> Result<()> {
+        lifecycle::insert_email(self.db(), email)
+    }
+
+    async fn email(&mut self, id: EmailId) -> Result<Option<Email>> {
+        lifecycle::email(self.db(), id)
+    }
+
+    async fn update_email(&mut self, email: &Email) -> Result<()> {
+        lifecycle::update_email(self.db(), email)
+    }
+
+    async fn emails(
+        &mut self,
+        workspace_id: WorkspaceId,
+        to: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Email>> {
+        lifecycle::emails(self.db(), workspace_id, to, page)
+    }
+
+    async fn insert_partner_token(&mut self, token: &PartnerToken) -> Result<()> {
+        lifecycle::insert_partner_token(self.db(), token)
+    }
+
+    async fn use_partner_token(
+        &mut self,
+        token_hash: &str,
+        purpose: &str,
+        now: Timestamp,
+    ) -> Result<Option<PartnerToken>> {
+        lifecycle::use_partner_token(self.db(), token_hash, purpose, now)
+    }
+
+    async fn insert_terms_version(&mut self, terms: &TermsVersion) -> Result<()> {
+        lifecycle::insert_terms_version(self.db(), terms)
+    }
+
+    async fn terms_versions(&mut self, program_id: ProgramId) -> Result<Vec<TermsVersion>> {
+        lifecycle::terms_versions(self.db(), program_id)
+    }
+
+    async fn insert_terms_acceptance(&mut self, acceptance: &TermsAcceptance) -> Result<()> {
+        lifecycle::insert_terms_acceptance(self.db(), acceptance)
+    }
+
+    async fn terms_acceptances(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<TermsAcceptance>> {
+        lifecycle::terms_acceptances(self.db(), program_id, partner_id)
     }
 
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {

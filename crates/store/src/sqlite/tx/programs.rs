@@ -71,6 +71,8 @@ fn enrollment_row(row: &Row<'_>) -> Result<Enrollment> {
         partner_group: row.get("partner_group")?,
         tier: row.get("tier")?,
         created_at: rows::ts(row, "created_at")?,
+        status_reason: row.get("status_reason")?,
+        status_changed_at: rows::opt_ts(row, "status_changed_at")?,
     })
 }
 
@@ -270,8 +272,9 @@ pub fn set_partner_password(db: &Connection, id: PartnerId, password_hash: &str)
 pub fn insert_enrollment(db: &Connection, enrollment: &Enrollment) -> Result<()> {
     insert(
         db,
-        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO enrollments (id, workspace_id, program_id, partner_id, status, partner_group, tier, created_at,
+         status_reason, status_changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             enrollment.id.to_string(),
             enrollment.workspace_id.to_string(),
@@ -281,6 +284,8 @@ pub fn insert_enrollment(db: &Connection, enrollment: &Enrollment) -> Result<()>
             enrollment.partner_group,
             enrollment.tier,
             enrollment.created_at.millis(),
+            enrollment.status_reason,
+            enrollment.status_changed_at.map(Timestamp::millis),
         ],
     )
 }
