@@ -32,11 +32,12 @@ pub async fn run_due(app: &App) -> AppResult<usize> {
         }
         let mut progressed = false;
         for job in due {
-            // A postback calls out: it runs without holding the write transaction.
-            let ran = if job.kind == crate::postbacks::JOB_POSTBACK {
-                crate::postbacks::run_job(app, &job).await
-            } else {
-                run_one(app, &job).await
+            // A postback or an email calls out: it runs without holding the write
+            // transaction.
+            let ran = match job.kind.as_str() {
+                crate::postbacks::JOB_POSTBACK => crate::postbacks::run_job(app, &job).await,
+                crate::mail::JOB_EMAIL => crate::mail::run_job(app, &job).await,
+                _ => run_one(app, &job).await,
             };
             match ran {
                 // Another node took it, or finished it since the list was read.

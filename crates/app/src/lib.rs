@@ -14,6 +14,8 @@ pub mod event_log;
 pub mod group_commit;
 pub mod ingest;
 pub mod jobs;
+pub mod lifecycle;
+pub mod mail;
 pub mod metrics;
 pub mod payouts;
 pub mod plans;
@@ -21,6 +23,7 @@ pub mod postbacks;
 pub mod posting;
 pub mod replay;
 pub mod secrets;
+pub mod smtp;
 pub mod snippet;
 
 use std::sync::Arc;
@@ -51,6 +54,8 @@ pub struct Parts {
     pub source: Option<Arc<dyn event_log::EventSource>>,
     /// Which addresses partner postbacks may reach.
     pub postbacks: Arc<postbacks::Policy>,
+    /// The mail relay emails go through, and the public address links in them use.
+    pub mail: Arc<mail::Mailer>,
 }
 
 impl App {
@@ -99,6 +104,7 @@ impl App {
                 sink,
                 source,
                 postbacks: Arc::new(postbacks::Policy::default()),
+                mail: Arc::new(mail::Mailer::default()),
             }),
         })
     }
