@@ -105,6 +105,15 @@ pub async fn login_admin(app: &App, email: &str, password: &str) -> AppResult<Ne
     open_session(app, user.workspace_id, Principal::User(user.id)).await
 }
 
+/// Opens a portal session for a partner who just proved who they are another way (a
+/// one-time link from their email).
+pub async fn open_partner_session(
+    app: &App,
+    partner: &tributary_store::Partner,
+) -> AppResult<NewSession> {
+    open_session(app, partner.workspace_id, Principal::Partner(partner.id)).await
+}
+
 pub async fn login_partner(app: &App, email: &str, password: &str) -> AppResult<NewSession> {
     let email = email.trim().to_ascii_lowercase();
     let partners = app.store.read().await?.partners_by_email(&email).await?;

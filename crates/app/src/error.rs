@@ -19,6 +19,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
+    /// Too many requests from one source; try later.
+    #[error("{0}")]
+    RateLimited(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -41,6 +44,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::Store(StoreError::Conflict(_)) => "conflict",
             AppError::Store(_) | AppError::Internal(_) => "internal",
         }

@@ -21,6 +21,7 @@ pub mod payouts;
 pub mod plans;
 pub mod postbacks;
 pub mod posting;
+pub mod rate_limit;
 pub mod replay;
 pub mod secrets;
 pub mod smtp;
@@ -56,6 +57,8 @@ pub struct Parts {
     pub postbacks: Arc<postbacks::Policy>,
     /// The mail relay emails go through, and the public address links in them use.
     pub mail: Arc<mail::Mailer>,
+    /// Applications per hashed IP per hour on the public pages.
+    pub applications_limit: Arc<rate_limit::Limiter>,
 }
 
 impl App {
@@ -105,6 +108,10 @@ impl App {
                 source,
                 postbacks: Arc::new(postbacks::Policy::default()),
                 mail: Arc::new(mail::Mailer::default()),
+                applications_limit: Arc::new(rate_limit::Limiter::new(
+                    lifecycle::applications::APPLICATIONS_PER_IP_PER_HOUR,
+                    3_600_000,
+                )),
             }),
         })
     }

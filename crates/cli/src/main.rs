@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 use tributary_app::App;
 use tributary_app::clock::{Clock, SystemClock};
+use tributary_app::smtp::SmtpConfig;
 use tributary_store::Store;
 use tributary_store::postgres::PgStore;
 use tributary_store::sqlite::SqliteStore;
@@ -35,6 +36,49 @@ struct Cli {
     command: Command,
 }
 
+/// Where emails go and what their links point at.
+#[derive(clap::Args)]
+struct MailArgs {
+    /// A mail relay (`host:port`, plain SMTP, e.g. a local Postfix that handles TLS and
+    /// authentication). Without one, emails are kept as `held` in the admin's Emails page.
+    #[arg(long, env = "TRIBUTARY_SMTP_RELAY")]
+    smtp_relay: Option<String>,
+    /// The sender address of every email.
+    #[arg(
+        long,
+        env = "TRIBUTARY_MAIL_FROM",
+        default_value = "partners@localhost"
+    )]
+    mail_from: String,
+    /// The address partners reach this server at, for links in emails
+    /// (`https://partners.example.com`); by default `http://` and the listen address.
+    #[arg(long, env = "TRIBUTARY_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+impl MailArgs {
+    fn apply(&self, app: &App, listen: &str) {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let hello_name = public_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|host| !host.is_empty())
+            .unwrap_or("localhost")
+            .to_string();
+        app.mail.set_public_url(Some(public_url));
+        app.mail
+            .set_relay(self.smtp_relay.clone().map(|relay| SmtpConfig {
+                relay,
+                from: self.mail_from.clone(),
+                hello_name,
+            }));
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API, the redirect, the web UI and background jobs.
@@ -53,6 +97,8 @@ enum Command {
         /// Names this install's streams, so several installs can share one NATS server.
         #[arg(long, env = "TRIBUTARY_EVENT_LOG_NAMESPACE", default_value = tributary_app::event_log::DEFAULT_NAMESPACE)]
         event_log_namespace: String,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Create a fresh demo database with 90 days of history, print logins, and serve it.
     Demo {
@@ -61,6 +107,8 @@ enum Command {
         /// Build the demo data and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Apply database migrations to `--database` and exit; or, with `--from` and `--to`, move
     /// a SQLite install into a new PostgreSQL database, verified row by row and balance by
@@ -236,6 +284,7 @@ async fn main() -> Result<()> {
             role,
             event_log,
             event_log_namespace,
+            mail,
         } => {
             let url = cli
                 .database
@@ -260,9 +309,14 @@ async fn main() -> Result<()> {
                 None => None,
             };
             let app = App::start_with(store, clock, log).await?;
+            mail.apply(&app, &listen);
             serve_as(app, &listen, role).await
         }
-        Command::Demo { listen, no_serve } => {
+        Command::Demo {
+            listen,
+            no_serve,
+            mail,
+        } => {
             let url = cli
                 .database
                 .unwrap_or_else(|| "sqlite://tributary-demo.db".into());
@@ -271,6 +325,7 @@ async fn main() -> Result<()> {
             demo::require_empty(store.as_ref(), &display_url(&url)).await?;
             let logins = demo::build(store.clone(), clock.now()).await?;
             let app = App::start(store, clock).await?;
+            mail.apply(&app, &listen);
             println!("Tributary demo on {}", display_url(&url));
             println!(
                 "  admin:    http://{listen}/admin   {} / {}",

@@ -29,6 +29,7 @@ pub fn status_of(error: &AppError) -> StatusCode {
         AppError::Conflict(_) | AppError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

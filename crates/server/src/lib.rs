@@ -22,6 +22,8 @@ use tributary_app::metrics::Metrics;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Request bodies of the upload routes (a CSV of invitations) may be this large.
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// The whole application as one router.
 ///
@@ -36,6 +38,7 @@ pub fn router(app: App) -> Router {
         .merge(ui::router())
         .merge(snippet::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(ui::upload_router().layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES)))
         // Outermost, so it also sees (and reshapes) the body limit's own 413.
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .with_state(app.clone());

@@ -17,6 +17,8 @@ use tributary_store::{Application, Page, Program, Tx};
 pub const MAX_BULK: usize = 500;
 /// Characters in a decision's reason at most.
 pub const MAX_REASON_LEN: usize = 1_000;
+/// Applications one IP may file per hour (on this node).
+pub const APPLICATIONS_PER_IP_PER_HOUR: u32 = 5;
 
 /// Files an application to the program at `slug`. Automatic rules may decide it at once;
 /// otherwise it is `pending` in the review queue.
@@ -36,6 +38,14 @@ pub async fn apply(
     let applicant = Applicant::parse(lifecycle, fields)
         .map_err(|error| AppError::invalid(&error.field, error.message))?;
     let now = app.now();
+    let ip_hash = ip.map(|ip| app.secrets.hash_ip(ip));
+    if let Some(key) = &ip_hash
+        && !app.applications_limit.allow(key, now)
+    {
+        return Err(AppError::RateLimited(
+            "too many applications from your network; try again in an hour",
+        ));
+    }
     let program = public.program;
     let mut tx = app.store.write().await?;
     refuse_repeat(tx.as_mut(), &program, lifecycle, &applicant.email, now).await?;
@@ -50,7 +60,7 @@ pub async fn apply(
         decided_by: None,
         reason: None,
         partner_id: None,
-        ip_hash: ip.map(|ip| app.secrets.hash_ip(ip)),
+        ip_hash,
         created_at: now,
         decided_at: None,
     };

@@ -18,6 +18,7 @@ enum ErrorKind {
     /// A form without the right CSRF token.
     Csrf,
     BadRequest(String),
+    TooMany(String),
     /// Logged once when answered; the page says only that it was logged.
     Internal(String),
 }
@@ -79,6 +80,7 @@ impl From<AppError> for UiError {
             AppError::Forbidden(message) => ErrorKind::Forbidden(message.to_string()),
             AppError::Invalid { message, .. } => ErrorKind::BadRequest(message),
             AppError::Conflict(message) => ErrorKind::BadRequest(message),
+            AppError::RateLimited(message) => ErrorKind::TooMany(message.to_string()),
             AppError::Store(StoreError::Conflict(_)) => {
                 ErrorKind::BadRequest("the request conflicts with stored data".into())
             }
@@ -141,6 +143,12 @@ impl IntoResponse for UiError {
             ErrorKind::BadRequest(message) => (
                 StatusCode::BAD_REQUEST,
                 "That request could not be read".to_string(),
+                message,
+                home,
+            ),
+            ErrorKind::TooMany(message) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a while".to_string(),
                 message,
                 home,
             ),

@@ -6,8 +6,10 @@ mod admin;
 mod assets;
 mod error;
 mod explain;
+mod join;
 pub use explain::rule_text;
 mod login;
+mod markdown;
 mod page;
 mod portal;
 mod portal_attribution;
@@ -22,11 +24,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tributary_app::App;
 
+/// Pages that take a larger body than the rest (file uploads); mounted outside the
+/// general body limit, each with its own.
+pub fn upload_router() -> Router<App> {
+    admin::upload_router().layer(middleware::map_response(security_headers))
+}
+
 pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(root))
         .merge(assets::router())
         .merge(login::router())
+        .merge(join::router())
         .merge(admin::router())
         .merge(portal::router())
         .layer(middleware::from_fn(htmx_sign_in))

@@ -9,6 +9,8 @@ mod partners;
 mod payouts;
 mod plans;
 mod programs;
+mod recruitment;
+pub use recruitment::upload_router;
 
 use super::page::{Area, Layout, MAX_SELECT_OPTIONS, NavItem, SelectOption, render, short_id};
 use super::session::AdminSession;
@@ -36,11 +38,13 @@ pub fn router() -> Router<App> {
         .merge(payouts::router())
         .merge(plans::router())
         .merge(attribution::router())
+        .merge(recruitment::router())
 }
 
-const NAV: [(&str, &str); 10] = [
+const NAV: [(&str, &str); 12] = [
     ("/admin", "Overview"),
     ("/admin/programs", "Programs"),
+    ("/admin/applications", "Applications"),
     ("/admin/partners", "Partners"),
     ("/admin/links", "Links"),
     ("/admin/customers", "Customers"),
@@ -49,6 +53,7 @@ const NAV: [(&str, &str); 10] = [
     ("/admin/events", "Events"),
     ("/admin/commissions", "Commissions"),
     ("/admin/payouts", "Payouts"),
+    ("/admin/emails", "Emails"),
 ];
 
 /// The layout of an admin page; `active` is the menu entry's path.

@@ -1,0 +1,473 @@
+//! Recruiting over HTTP, pages and forms as a browser submits them (issue 6):
+//! - an admin publishes a program's page and form; a visitor applies; a bot that fills the
+//!   honeypot is thanked and nothing is stored; a flood from one address is slowed down;
+//! - the admin approves from the review queue in bulk; the welcome email's link lets the
+//!   partner choose a password and lands them signed in on the portal;
+//! - a CSV upload invites the good rows and lists the bad ones by line; an invitation link
+//!   enrolls the invitee;
+//! - a pilot's page takes no applications.
+
+mod support;
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode, header};
+use serde_json::json;
+use support::TestApp;
+use tributary_app::admin::{self, NewProgram};
+use tributary_core::ProgramId;
+use tributary_store::Page;
+
+const OWNER_EMAIL: &str = "owner@test.example";
+const OWNER_PASSWORD: &str = "owner-password-1";
+
+fn new_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').expect("closed");
+    html[start..start + end].to_string()
+}
+
+fn location(answer: &reqwest::Response) -> String {
+    answer
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn page(t: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let answer = client.get(t.url(path)).send().await.expect("GET");
+    let status = answer.status();
+    (status, answer.text().await.expect("body"))
+}
+
+async fn admin_client(t: &TestApp) -> Client {
+    let client = new_client();
+    let (_, html) = page(t, &client, "/admin/login").await;
+    let answer = client
+        .post(t.url("/admin/login"))
+        .form(&[
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+            ("csrf_token", csrf_token(&html).as_str()),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    client
+}
+
+async fn program(t: &TestApp) -> ProgramId {
+    admin::create_program(
+        &t.app,
+        t.workspace_id,
+        NewProgram {
+            name: "Creators Club".into(),
+            destination_url: "https://w.example/".into(),
+            currency: None,
+            window_days: None,
+            hold_days: None,
+            min_payout_minor: None,
+            lead_flat_minor: Some(500),
+            sale_percent_bp: None,
+            plan: None,
+            attribution: None,
+        },
+    )
+    .await
+    .expect("program")
+    .id
+}
+
+fn settings() -> String {
+    json!({
+        "headline": "Grow with Creators Club",
+        "value_proposition": "**20% recurring** on every plan. <script>alert(1)</script>",
+        "questions": [
+            {"id": "audience_size", "label": "Audience size", "kind": "number", "required": true},
+            {"id": "channel", "label": "Main channel", "kind": "choice", "choices": ["YouTube", "Blog"]}
+        ],
+        "groups": [
+            {"key": "creators", "name": "Creators", "archetype": "influencer",
+             "value_proposition": "Made for *video*."}
+        ],
+        "scorecard": [
+            {"label": "Audience", "weight": 100, "measure": "number_steps", "question": "audience_size",
+             "steps": [{"at_least": 100000, "points": 100}]}
+        ],
+        "rules": [
+            {"decision": "approve", "reason": "A large audience.", "when": [{"score_at_least": 100}]}
+        ]
+    })
+    .to_string()
+}
+
+/// Publishes the program's page through the admin form.
+async fn publish(t: &TestApp, admin: &Client, program_id: ProgramId) {
+    let path = format!("/admin/programs/{program_id}/recruitment");
+    let (status, html) = page(t, admin, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = admin
+        .post(t.url(&path))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("slug", "creators"),
+            ("document", "{not json"),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html_back = answer.text().await.expect("body");
+    assert!(html_back.contains("not valid JSON"), "the reason is shown");
+    assert!(html_back.contains("{not json"), "the input is kept");
+    let answer = admin
+        .post(t.url(&path))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("slug", "creators"),
+            ("document", settings().as_str()),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+}
+
+async fn apply(t: &TestApp, visitor: &Client, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let (status, html) = page(t, visitor, "/join/creators").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_token(&html);
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let answer = visitor
+        .post(t.url("/join/creators"))
+        .form(&form)
+        .send()
+        .await
+        .expect("apply");
+    let status = answer.status();
+    (status, answer.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let admin = admin_client(&t).await;
+    publish(&t, &admin, program_id).await;
+
+    // The public page renders the pitch as Markdown, and the script as text.
+    let visitor = new_client();
+    let (status, html) = page(&t, &visitor, "/join/creators").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<strong>20% recurring</strong>"), "{html}");
+    assert!(!html.contains("<script>alert"), "raw HTML is not rendered");
+    assert!(html.contains("Made for <em>video</em>."));
+    assert!(
+        html.contains("name=\"fax_number\""),
+        "the honeypot is on the form"
+    );
+
+    // A bad answer comes back beside its field, with the rest of the input kept.
+    let (status, html) = apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "Ada"),
+            ("email", "ada@x.io"),
+            ("group", "creators"),
+            ("audience_size", "many"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("is not a whole number"), "{html}");
+    assert!(html.contains("value=\"ada@x.io\""));
+
+    // Without the form's token the post is refused.
+    let forged = new_client()
+        .post(t.url("/join/creators"))
+        .form(&[
+            ("name", "X"),
+            ("email", "x@x.io"),
+            ("group", "creators"),
+            ("audience_size", "5"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // A bot filling the honeypot is thanked; nothing is stored.
+    let (status, html) = apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "Bot"),
+            ("email", "bot@x.io"),
+            ("group", "creators"),
+            ("audience_size", "5"),
+            ("fax_number", "555"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Thank you for applying"));
+
+    let (status, html) = apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "Ada"),
+            ("email", "ada@x.io"),
+            ("group", "creators"),
+            ("audience_size", "1500"),
+            ("channel", "Blog"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("we will email you our decision")
+            || html.contains("will email you our decision")
+    );
+    let mut tx = t.app.store.read().await.expect("read");
+    let stored = tx
+        .applications(t.workspace_id, Some(program_id), None, Page::default())
+        .await
+        .expect("applications");
+    drop(tx);
+    assert_eq!(stored.len(), 1, "the bot's application was not stored");
+    assert_eq!(stored[0].applicant.email, "ada@x.io");
+
+    // The queue shows it; approving it in bulk enrolls Ada.
+    let (status, html) = page(&t, &admin, "/admin/applications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ada@x.io"));
+    let id = stored[0].id.to_string();
+    let answer = admin
+        .post(t.url("/admin/applications/decisions"))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("id", id.as_str()),
+            ("reason", "Welcome aboard"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.expect("body");
+    assert!(html.contains("ada@x.io: approved"), "{html}");
+
+    // The welcome email holds a one-time link; it sets the password and signs Ada in.
+    t.run_jobs().await;
+    let (status, emails) = page(&t, &admin, "/admin/emails").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(emails.contains("Welcome to Creators Club"));
+    let mut tx = t.app.store.read().await.expect("read");
+    let welcome = tx
+        .emails(t.workspace_id, Some("ada@x.io"), Page::default())
+        .await
+        .expect("emails")
+        .into_iter()
+        .find(|email| email.kind == "application.approved")
+        .expect("a welcome email");
+    drop(tx);
+    assert_eq!(welcome.status, "held", "no relay in this test");
+    let link = welcome
+        .body
+        .lines()
+        .find(|line| line.contains("/portal/welcome/"))
+        .expect("a link");
+    let path = &link[link.find("/portal/welcome/").expect("path")..];
+    let ada = new_client();
+    let (status, html) = page(&t, &ada, path).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = ada
+        .post(t.url(path))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("password", "ada's long password"),
+        ])
+        .send()
+        .await
+        .expect("set password");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&answer), "/portal");
+    let (status, _) = page(&t, &ada, "/portal").await;
+    assert_eq!(status, StatusCode::OK, "signed in");
+    // The link works once.
+    let again = new_client();
+    let (_, html) = page(&t, &again, path).await;
+    let answer = again
+        .post(t.url(path))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("password", "another password"),
+        ])
+        .send()
+        .await
+        .expect("reuse");
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_address_is_slowed_down() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let admin = admin_client(&t).await;
+    publish(&t, &admin, program_id).await;
+    let visitor = new_client();
+    let limit = tributary_app::lifecycle::applications::APPLICATIONS_PER_IP_PER_HOUR as usize;
+    for n in 0..limit {
+        let email = format!("person{n}@x.io");
+        let (status, _) = apply(
+            &t,
+            &visitor,
+            &[
+                ("name", "P"),
+                ("email", email.as_str()),
+                ("group", "creators"),
+                ("audience_size", "5"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, html) = apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "P"),
+            ("email", "one-more@x.io"),
+            ("group", "creators"),
+            ("audience_size", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("try again in an hour"));
+    // After the hour the address may apply again.
+    t.clock.advance_millis(3_600_000);
+    let (status, _) = apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "P"),
+            ("email", "one-more@x.io"),
+            ("group", "creators"),
+            ("audience_size", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_csv_upload_invites_and_an_invitation_enrolls() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let admin = admin_client(&t).await;
+    publish(&t, &admin, program_id).await;
+    let path = format!("/admin/programs/{program_id}/recruitment");
+    let (_, html) = page(&t, &admin, &path).await;
+    let csrf = csrf_token(&html);
+    let csv = "email,name,group\nlin@x.io,Lin,creators\nnot-an-email,Bad,\nmo@x.io,Mo,pirates\n";
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec())
+                .file_name("partners.csv")
+                .mime_str("text/csv")
+                .expect("mime"),
+        );
+    let answer = admin
+        .post(t.url(&format!("/admin/programs/{program_id}/invitations/import")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.expect("body");
+    assert!(html.contains("1 invited, 2 rows not invited."), "{html}");
+    assert!(html.contains("the email is not an address"));
+    assert!(
+        html.contains("the program has no group &#34;pirates&#34;") || html.contains("pirates")
+    );
+
+    // Lin follows the invitation, chooses a password and is enrolled in the group.
+    t.run_jobs().await;
+    let mut tx = t.app.store.read().await.expect("read");
+    let invitation = tx
+        .emails(t.workspace_id, Some("lin@x.io"), Page::default())
+        .await
+        .expect("emails")
+        .remove(0);
+    drop(tx);
+    let link = invitation
+        .body
+        .lines()
+        .find(|l| l.contains("/invite/"))
+        .expect("a link");
+    let path = &link[link.find("/invite/").expect("path")..];
+    let lin = new_client();
+    let (status, html) = page(&t, &lin, path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("lin@x.io"));
+    let answer = lin
+        .post(t.url(path))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("name", "Lin"),
+            ("password", "lin's long password"),
+        ])
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (status, _) = page(&t, &lin, "/portal").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = page(&t, &new_client(), path).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an accepted invitation is closed"
+    );
+
+    // A pilot's page takes no applications.
+    let (_, html) = page(
+        &t,
+        &admin,
+        &format!("/admin/programs/{program_id}/recruitment"),
+    )
+    .await;
+    let answer = admin
+        .post(t.url(&format!("/admin/programs/{program_id}/stage")))
+        .form(&[
+            ("csrf_token", csrf_token(&html).as_str()),
+            ("stage", "pilot"),
+            ("capacity", "10"),
+            ("reason", "by hand first"),
+        ])
+        .send()
+        .await
+        .expect("stage");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (status, html) = page(&t, &new_client(), "/join/creators").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("by invitation only"));
+    assert!(!html.contains("id=\"apply\""));
+}
