@@ -82,6 +82,7 @@ fn window_facts<'a>(
             ..segment.facts()
         },
         as_of,
+        paused: &[],
     }
 }
 
@@ -883,6 +884,7 @@ pub async fn judge_bonus(
                     ..segment.facts()
                 },
                 as_of: now,
+                paused: &[],
             },
             &mut Vec::new(),
         ));

@@ -504,6 +504,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                         share_bp: credit.share_bp,
                         partner: segment,
                         as_of: to,
+                        paused: &[],
                     },
                     &mut lines,
                 );
@@ -533,6 +534,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                     share_bp: credit.share_bp,
                     partner: segment,
                     as_of: to,
+                    paused: &[],
                 },
                 &mut lines,
             );

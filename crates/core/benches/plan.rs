@@ -100,6 +100,7 @@ fn plan_engine(c: &mut Criterion) {
                         share_bp: 10_000,
                         partner: PartnerFacts::default(),
                         as_of,
+                        paused: &[],
                     },
                     &mut lines,
                 ));

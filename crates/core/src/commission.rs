@@ -220,6 +220,7 @@ pub fn owed_for_customer(
             share_bp: credit.share_bp,
             partner,
             as_of,
+            paused: &[],
         },
         &mut lines,
     );

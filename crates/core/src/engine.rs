@@ -111,6 +111,27 @@ pub struct CustomerFacts<'a> {
     pub partner: PartnerFacts<'a>,
     /// Time-based triggers (retention) are owed once this instant has passed them.
     pub as_of: Timestamp,
+    /// Spans in which the partner earned nothing (suspended, terminated, terms not
+    /// accepted in time): events inside them earn nothing, and still count as history.
+    pub paused: &'a [Pause],
+}
+
+/// A span in which a partner does not earn in a program; open-ended when `until` is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pause {
+    pub from: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+impl Pause {
+    pub fn contains(&self, at: Timestamp) -> bool {
+        at >= self.from && self.until.is_none_or(|until| at < until)
+    }
+
+    /// Whether `at` falls in any of `pauses`.
+    pub fn any(pauses: &[Pause], at: Timestamp) -> bool {
+        pauses.iter().any(|pause| pause.contains(at))
+    }
 }
 
 /// A customer as bonuses see them.
@@ -230,6 +251,7 @@ impl<'p> Engine<'p> {
                 && facts
                     .earn_until
                     .is_none_or(|until| event.facts.occurred_at < until)
+                && !Pause::any(facts.paused, event.facts.occurred_at)
         };
         let mut summary = CustomerSummary {
             customer_external_id: events

@@ -93,6 +93,7 @@ fn facts(events: &[StoredEvent], as_of: Timestamp) -> CustomerFacts<'_> {
         share_bp: 10_000,
         partner: PartnerFacts::default(),
         as_of,
+        paused: &[],
     }
 }
 
@@ -733,4 +734,56 @@ fn a_rule_built_in_code_matches_its_json() {
         json,
         r#"{"id":"lead","trigger":"lead","reward":{"type":"flat","amount":{"amount_minor":100,"currency":"USD"}}}"#
     );
+}
+
+#[test]
+fn events_inside_a_pause_earn_nothing_and_still_count_as_history() {
+    let plan = rules(&[
+        percent("sales", r#""any_sale""#, 1_000, ""),
+        flat("first", r#""first_sale""#, 700),
+    ]);
+    let mut history = History::new("c");
+    history
+        .sale(day("2026-01-10"), 10_000, "in_1")
+        .renewal(day("2026-02-10"), 10_000, "in_2")
+        .renewal(day("2026-03-10"), 10_000, "in_3");
+    let pauses = [Pause {
+        from: day("2026-02-01"),
+        until: Some(day("2026-03-01")),
+    }];
+    let engine = Engine::new(&plan);
+    let mut lines = Vec::new();
+    engine.customer(
+        &CustomerFacts {
+            paused: &pauses,
+            ..facts(&history.events, day("2026-04-01"))
+        },
+        &mut lines,
+    );
+    let paid: Vec<(String, i64, Timestamp)> = lines
+        .iter()
+        .map(|line| {
+            (
+                plan.rules[line.rule as usize].id.clone(),
+                line.amount.amount_minor,
+                line.at,
+            )
+        })
+        .collect();
+    // January's sale earns both rules; February's renewal, inside the pause, nothing;
+    // March's renewal earns again, and is still not a first sale.
+    assert_eq!(
+        paid,
+        vec![
+            ("sales".to_string(), 1_000, day("2026-01-10")),
+            ("first".to_string(), 700, day("2026-01-10")),
+            ("sales".to_string(), 1_000, day("2026-03-10")),
+        ]
+    );
+    let open = [Pause {
+        from: day("2026-02-01"),
+        until: None,
+    }];
+    assert!(Pause::any(&open, day("2030-01-01")));
+    assert!(!Pause::any(&open, day("2026-01-31")));
 }
