@@ -320,6 +320,21 @@ pub trait Tx: Send {
         partner_id: Option<PartnerId>,
     ) -> Result<Vec<TermsAcceptance>>;
 
+    async fn insert_enrollment_pause(&mut self, pause: &EnrollmentPause) -> Result<()>;
+    /// Ends a partner's open suspension in a program at `at`; false when there is none.
+    async fn end_suspension(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// A program's pauses (one partner's, when named), oldest first.
+    async fn enrollment_pauses(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<EnrollmentPause>>;
+
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;
     /// A workspace's postbacks (one partner's, when named), disabled ones too.

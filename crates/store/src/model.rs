@@ -638,3 +638,19 @@ pub struct TermsAcceptance {
     #[serde(skip)]
     pub ip_hash: Option<String>,
 }
+
+/// A span in which a partner does not earn in a program: a suspension (until reinstated)
+/// or a termination (for good).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentPause {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    /// `suspended` or `terminated`.
+    pub kind: String,
+    pub reason: String,
+    pub from_at: Timestamp,
+    pub until_at: Option<Timestamp>,
+    pub decided_by: String,
+}

@@ -709,6 +709,36 @@ async fn lifecycle_rows_move_one_way(backend: Backend) {
             .expect("count"),
         0
     );
+    tx.insert_enrollment_pause(&EnrollmentPause {
+        id: Uuid::now_v7(),
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        partner_id: first.partner_id,
+        kind: "suspended".into(),
+        reason: "spam".into(),
+        from_at: at,
+        until_at: None,
+        decided_by: "user:1".into(),
+    })
+    .await
+    .expect("pause");
+    assert!(
+        tx.end_suspension(first.program_id, first.partner_id, at.plus_days(3))
+            .await
+            .expect("reinstate")
+    );
+    assert!(
+        !tx.end_suspension(first.program_id, first.partner_id, at.plus_days(4))
+            .await
+            .expect("again"),
+        "no open suspension is left"
+    );
+    let pauses = tx
+        .enrollment_pauses(first.program_id, Some(first.partner_id))
+        .await
+        .expect("pauses");
+    assert_eq!(pauses.len(), 1);
+    assert_eq!(pauses[0].until_at, Some(at.plus_days(3)));
     tx.commit().await.expect("commit");
 }
 

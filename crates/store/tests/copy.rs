@@ -599,6 +599,19 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("acceptance");
+    tx.insert_enrollment_pause(&EnrollmentPause {
+        id: id(),
+        workspace_id: workspace.id,
+        program_id: program.id,
+        partner_id: partner.id,
+        kind: "suspended".into(),
+        reason: "spam in comments".into(),
+        from_at: sale_at,
+        until_at: Some(sale_at.plus_days(2)),
+        decided_by: format!("user:{}", user.id),
+    })
+    .await
+    .expect("pause");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -670,6 +683,7 @@ struct Snapshot {
     emails: Vec<Email>,
     terms: Vec<TermsVersion>,
     acceptances: Vec<TermsAcceptance>,
+    pauses: Vec<EnrollmentPause>,
 }
 
 async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
@@ -797,6 +811,10 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .terms_acceptances(fixture.program.id, None)
             .await
             .expect("acceptances"),
+        pauses: tx
+            .enrollment_pauses(fixture.program.id, None)
+            .await
+            .expect("pauses"),
     }
 }
 
@@ -887,6 +905,7 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     );
     assert_eq!(from_sqlite.shares.len(), 2);
     assert_eq!(from_sqlite.applications.len(), 1);
+    assert_eq!(from_sqlite.pauses.len(), 1);
     assert_eq!(
         from_sqlite
             .lifecycle

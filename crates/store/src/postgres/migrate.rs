@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/postgres/0008_lifecycle.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_standing.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

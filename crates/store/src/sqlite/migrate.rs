@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_lifecycle.sql"),
     ),
+    (8, include_str!("../../migrations/sqlite/0008_standing.sql")),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -547,3 +547,70 @@ pub async fn terms_acceptances(
     )
     .await
 }
+
+fn pause_row(row: &Row) -> Result<EnrollmentPause> {
+    Ok(EnrollmentPause {
+        id: rows::uuid(row, "id")?,
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        program_id: ProgramId(rows::uuid(row, "program_id")?),
+        partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+        kind: rows::get(row, "kind")?,
+        reason: rows::get(row, "reason")?,
+        from_at: rows::ts(row, "from_at")?,
+        until_at: rows::opt_ts(row, "until_at")?,
+        decided_by: rows::get(row, "decided_by")?,
+    })
+}
+
+pub async fn insert_enrollment_pause(db: &Db, pause: &EnrollmentPause) -> Result<()> {
+    let until_at = pause.until_at.map(Timestamp::millis);
+    insert(
+        db,
+        "INSERT INTO enrollment_pauses (id, workspace_id, program_id, partner_id, kind, reason,
+         from_at, until_at, decided_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &pause.id,
+            &pause.workspace_id.as_uuid(),
+            &pause.program_id.as_uuid(),
+            &pause.partner_id.as_uuid(),
+            &pause.kind,
+            &pause.reason,
+            &pause.from_at.millis(),
+            &until_at,
+            &pause.decided_by,
+        ],
+    )
+    .await
+}
+
+pub async fn end_suspension(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    at: Timestamp,
+) -> Result<bool> {
+    let changed = execute(
+        db,
+        "UPDATE enrollment_pauses SET until_at = $1
+         WHERE program_id = $2 AND partner_id = $3 AND kind = 'suspended' AND until_at IS NULL",
+        &[&at.millis(), &program_id.as_uuid(), &partner_id.as_uuid()],
+    )
+    .await?;
+    Ok(changed > 0)
+}
+
+pub async fn enrollment_pauses(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: Option<PartnerId>,
+) -> Result<Vec<EnrollmentPause>> {
+    let partner = partner_id.map(|id| id.as_uuid());
+    all(
+        db,
+        "SELECT * FROM enrollment_pauses WHERE program_id = $1 AND ($2::UUID IS NULL OR partner_id = $2)
+         ORDER BY from_at, id LIMIT 100000",
+        &[&program_id.as_uuid(), &partner],
+        pause_row,
+    )
+    .await
+}

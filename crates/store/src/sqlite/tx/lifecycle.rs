@@ -516,3 +516,66 @@ pub fn terms_acceptances(
         acceptance_row,
     )
 }
+
+fn pause_row(row: &Row<'_>) -> Result<EnrollmentPause> {
+    Ok(EnrollmentPause {
+        id: rows::uuid(row, "id")?,
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        program_id: ProgramId(rows::uuid(row, "program_id")?),
+        partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+        kind: row.get("kind")?,
+        reason: row.get("reason")?,
+        from_at: rows::ts(row, "from_at")?,
+        until_at: rows::opt_ts(row, "until_at")?,
+        decided_by: row.get("decided_by")?,
+    })
+}
+
+pub fn insert_enrollment_pause(db: &Connection, pause: &EnrollmentPause) -> Result<()> {
+    insert(
+        db,
+        "INSERT INTO enrollment_pauses (id, workspace_id, program_id, partner_id, kind, reason,
+         from_at, until_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            pause.id.to_string(),
+            pause.workspace_id.to_string(),
+            pause.program_id.to_string(),
+            pause.partner_id.to_string(),
+            pause.kind,
+            pause.reason,
+            pause.from_at.millis(),
+            pause.until_at.map(Timestamp::millis),
+            pause.decided_by,
+        ],
+    )
+}
+
+pub fn end_suspension(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    at: Timestamp,
+) -> Result<bool> {
+    let changed = execute(
+        db,
+        "UPDATE enrollment_pauses SET until_at = ?
+         WHERE program_id = ? AND partner_id = ? AND kind = 'suspended' AND until_at IS NULL",
+        params![at.millis(), program_id.to_string(), partner_id.to_string()],
+    )?;
+    Ok(changed > 0)
+}
+
+pub fn enrollment_pauses(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: Option<PartnerId>,
+) -> Result<Vec<EnrollmentPause>> {
+    let partner = partner_id.map(|id| id.to_string());
+    all(
+        db,
+        "SELECT * FROM enrollment_pauses WHERE program_id = ? AND (? IS NULL OR partner_id = ?)
+         ORDER BY from_at, id LIMIT 100000",
+        params![program_id.to_string(), partner, partner],
+        pause_row,
+    )
+}

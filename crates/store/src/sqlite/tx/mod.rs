@@ -363,6 +363,27 @@ impl Tx for SqliteTx {
         lifecycle::terms_acceptances(self.db(), program_id, partner_id)
     }
 
+    async fn insert_enrollment_pause(&mut self, pause: &EnrollmentPause) -> Result<()> {
+        lifecycle::insert_enrollment_pause(self.db(), pause)
+    }
+
+    async fn end_suspension(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        lifecycle::end_suspension(self.db(), program_id, partner_id, at)
+    }
+
+    async fn enrollment_pauses(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Vec<EnrollmentPause>> {
+        lifecycle::enrollment_pauses(self.db(), program_id, partner_id)
+    }
+
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
         postbacks::insert_postback(self.db(), postback)
     }
