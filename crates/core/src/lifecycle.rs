@@ -9,6 +9,7 @@
 
 pub mod form;
 pub mod stage;
+pub mod terms;
 pub mod vetting;
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,9 @@ pub struct ProgramLifecycle {
     /// Days a rejected applicant waits before applying to this program again.
     pub reapply_cooldown_days: u32,
     pub stage: Stage,
+    /// Whether a partner past a terms version's grace period without accepting it stops
+    /// earning until they accept (`lifecycle::terms`).
+    pub stop_earning_without_terms: bool,
 }
 
 impl Default for ProgramLifecycle {
@@ -67,6 +71,7 @@ impl Default for ProgramLifecycle {
             rules: Vec::new(),
             reapply_cooldown_days: 30,
             stage: Stage::default(),
+            stop_earning_without_terms: true,
         }
     }
 }

@@ -334,6 +334,13 @@ pub trait Tx: Send {
         program_id: ProgramId,
         partner_id: Option<PartnerId>,
     ) -> Result<Vec<EnrollmentPause>>;
+    /// Records a forfeit; the same key twice keeps the first.
+    async fn insert_forfeit(&mut self, forfeit: &CommissionForfeit) -> Result<()>;
+    async fn partner_forfeits(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<CommissionForfeit>>;
 
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;

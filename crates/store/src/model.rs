@@ -654,3 +654,18 @@ pub struct EnrollmentPause {
     pub until_at: Option<Timestamp>,
     pub decided_by: String,
 }
+
+/// A commission key a partner forfeited (pending at their termination, under terms that
+/// forfeit): never owed to that partner again, whatever later facts say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommissionForfeit {
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    /// The commission's source: an event id, or a key (`clicks:<day>`, `bonus:..`).
+    pub source: String,
+    pub rule_id: String,
+    pub plan_version_id: PlanVersionId,
+    pub reason: String,
+    pub forfeited_at: Timestamp,
+}

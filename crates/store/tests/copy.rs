@@ -612,6 +612,18 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("pause");
+    tx.insert_forfeit(&CommissionForfeit {
+        workspace_id: workspace.id,
+        program_id: program.id,
+        partner_id: partner.id,
+        source: "clicks:2025-12-31".into(),
+        rule_id: "clicks".into(),
+        plan_version_id: version.id,
+        reason: "forfeited on termination".into(),
+        forfeited_at: sale_at,
+    })
+    .await
+    .expect("forfeit");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -684,6 +696,7 @@ struct Snapshot {
     terms: Vec<TermsVersion>,
     acceptances: Vec<TermsAcceptance>,
     pauses: Vec<EnrollmentPause>,
+    forfeits: Vec<CommissionForfeit>,
 }
 
 async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
@@ -815,6 +828,10 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .enrollment_pauses(fixture.program.id, None)
             .await
             .expect("pauses"),
+        forfeits: tx
+            .partner_forfeits(fixture.program.id, fixture.partner.id)
+            .await
+            .expect("forfeits"),
     }
 }
 
@@ -906,6 +923,7 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(from_sqlite.shares.len(), 2);
     assert_eq!(from_sqlite.applications.len(), 1);
     assert_eq!(from_sqlite.pauses.len(), 1);
+    assert_eq!(from_sqlite.forfeits.len(), 1);
     assert_eq!(
         from_sqlite
             .lifecycle

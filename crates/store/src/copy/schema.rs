@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 39] = [
+pub const TABLES: [&str; 40] = [
     "workspaces",
     "users",
     "partners",
@@ -50,6 +50,7 @@ pub const TABLES: [&str; 39] = [
     "terms_versions",
     "terms_acceptances",
     "enrollment_pauses",
+    "commission_forfeits",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -614,3 +614,52 @@ pub async fn enrollment_pauses(
     )
     .await
 }
+
+fn forfeit_row(row: &Row) -> Result<CommissionForfeit> {
+    Ok(CommissionForfeit {
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        program_id: ProgramId(rows::uuid(row, "program_id")?),
+        partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+        source: rows::get(row, "source")?,
+        rule_id: rows::get(row, "rule_id")?,
+        plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        reason: rows::get(row, "reason")?,
+        forfeited_at: rows::ts(row, "forfeited_at")?,
+    })
+}
+
+pub async fn insert_forfeit(db: &Db, forfeit: &CommissionForfeit) -> Result<()> {
+    execute(
+        db,
+        "INSERT INTO commission_forfeits (workspace_id, program_id, partner_id, source, rule_id,
+         plan_version_id, reason, forfeited_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT DO NOTHING",
+        &[
+            &forfeit.workspace_id.as_uuid(),
+            &forfeit.program_id.as_uuid(),
+            &forfeit.partner_id.as_uuid(),
+            &forfeit.source,
+            &forfeit.rule_id,
+            &forfeit.plan_version_id.as_uuid(),
+            &forfeit.reason,
+            &forfeit.forfeited_at.millis(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn partner_forfeits(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+) -> Result<Vec<CommissionForfeit>> {
+    all(
+        db,
+        "SELECT * FROM commission_forfeits WHERE program_id = $1 AND partner_id = $2
+         ORDER BY forfeited_at, source, rule_id LIMIT 1000000",
+        &[&program_id.as_uuid(), &partner_id.as_uuid()],
+        forfeit_row,
+    )
+    .await
+}

@@ -592,6 +592,18 @@ impl Tx for PgTx {
         lifecycle::enrollment_pauses(self.db(), program_id, partner_id).await
     }
 
+    async fn insert_forfeit(&mut self, forfeit: &CommissionForfeit) -> Result<()> {
+        lifecycle::insert_forfeit(self.db(), forfeit).await
+    }
+
+    async fn partner_forfeits(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<CommissionForfeit>> {
+        lifecycle::partner_forfeits(self.db(), program_id, partner_id).await
+    }
+
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
         postbacks::insert_postback(self.db(), postback).await
     }

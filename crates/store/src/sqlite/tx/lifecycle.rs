@@ -579,3 +579,50 @@ pub fn enrollment_pauses(
         pause_row,
     )
 }
+
+fn forfeit_row(row: &Row<'_>) -> Result<CommissionForfeit> {
+    Ok(CommissionForfeit {
+        workspace_id: WorkspaceId(rows::uuid(row, "workspace_id")?),
+        program_id: ProgramId(rows::uuid(row, "program_id")?),
+        partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+        source: row.get("source")?,
+        rule_id: row.get("rule_id")?,
+        plan_version_id: PlanVersionId(rows::uuid(row, "plan_version_id")?),
+        reason: row.get("reason")?,
+        forfeited_at: rows::ts(row, "forfeited_at")?,
+    })
+}
+
+pub fn insert_forfeit(db: &Connection, forfeit: &CommissionForfeit) -> Result<()> {
+    execute(
+        db,
+        "INSERT INTO commission_forfeits (workspace_id, program_id, partner_id, source, rule_id,
+         plan_version_id, reason, forfeited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+        params![
+            forfeit.workspace_id.to_string(),
+            forfeit.program_id.to_string(),
+            forfeit.partner_id.to_string(),
+            forfeit.source,
+            forfeit.rule_id,
+            forfeit.plan_version_id.to_string(),
+            forfeit.reason,
+            forfeit.forfeited_at.millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn partner_forfeits(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+) -> Result<Vec<CommissionForfeit>> {
+    all(
+        db,
+        "SELECT * FROM commission_forfeits WHERE program_id = ? AND partner_id = ?
+         ORDER BY forfeited_at, source, rule_id LIMIT 1000000",
+        params![program_id.to_string(), partner_id.to_string()],
+        forfeit_row,
+    )
+}
