@@ -9,6 +9,7 @@
 //! When it has run it schedules the next day's job, for as long as a version pays clicks.
 
 use crate::AppResult;
+use crate::lifecycle::standing::Standing;
 use crate::plans::PlanBook;
 use crate::posting::{Segment, enqueue, post_deltas, posted_of};
 use std::collections::BTreeMap;
@@ -106,6 +107,8 @@ pub async fn rollup(
         )
         .await?;
         let segment = Segment::load(tx, program.id, partner_id).await?;
+        let standing = Standing::load(tx, program.id, partner_id).await?;
+        let days = earning_days(&days, &standing);
         let existing = tx
             .keyed_commissions(
                 program.id,
@@ -115,9 +118,14 @@ pub async fn rollup(
             )
             .await?;
         for (version, days) in days_by_version(&book, partner_id, segment.group.as_deref(), &days) {
-            let owed = owed_for_clicks(&version.plan, version.id, segment.facts(), &days);
+            let owed: Vec<_> = owed_for_clicks(&version.plan, version.id, segment.facts(), &days)
+                .into_iter()
+                .filter(|owed| !standing.forfeited(version.id, &owed.source, &owed.rule_id))
+                .collect();
             let posted = posted_of(&existing, |c| {
-                c.plan_version_id == version.id && is_click_commission(c)
+                c.plan_version_id == version.id
+                    && is_click_commission(c)
+                    && !standing.forfeited(version.id, &c.source, &c.rule_id)
             });
             let deltas = commission::deltas(owed, &posted);
             written += post_deltas(
@@ -129,6 +137,15 @@ pub async fn rollup(
     }
     schedule(tx, program.workspace_id, program.id, day + 1, now).await?;
     Ok(written)
+}
+
+/// The days a partner earned on: not those starting inside a pause (suspended,
+/// terminated, terms not accepted in time).
+pub fn earning_days(days: &[PartnerDayClicks], standing: &Standing) -> Vec<PartnerDayClicks> {
+    days.iter()
+        .filter(|row| standing.earning_at(day_start(row.day)))
+        .cloned()
+        .collect()
 }
 
 /// Groups a partner's days by the version in force when each day starts, keeping only

@@ -618,7 +618,31 @@ pub async fn attribute(
     if !(facts.kind == EventKind::Lead || facts.kind.is_revenue()) {
         return Ok(Err("the customer is not attributed to a partner".into()));
     }
-    let touches = tx.touches(customer.id).await?;
+    let mut touches = tx.touches(customer.id).await?;
+    // A suspended or terminated partner's links and codes win no new customers (nor do
+    // they while the partner is past due on the program's terms).
+    let mut standing: Vec<((ProgramId, PartnerId), bool)> = Vec::new();
+    for touch in &touches {
+        let key = (touch.program_id, touch.partner_id);
+        if !standing.iter().any(|(seen, _)| *seen == key) {
+            let earning = crate::lifecycle::standing::Standing::load(tx, key.0, key.1)
+                .await?
+                .earning_at(facts.occurred_at);
+            standing.push((key, earning));
+        }
+    }
+    let had_touches = !touches.is_empty();
+    touches.retain(|touch| {
+        standing
+            .iter()
+            .any(|(key, earning)| *key == (touch.program_id, touch.partner_id) && *earning)
+    });
+    if had_touches && touches.is_empty() {
+        return Ok(Err(
+            "no credit: the partner is not earning (suspended, terminated, or the program's terms not accepted in time)"
+                .into(),
+        ));
+    }
     let mut programs: Vec<ProgramId> = touches.iter().map(|touch| touch.program_id).collect();
     programs.sort();
     programs.dedup();

@@ -9,6 +9,8 @@ pub mod csv;
 pub mod invitations;
 pub mod letters;
 pub mod program;
+pub mod standing;
+pub mod terms;
 
 use crate::{AppError, AppResult, new_uuid};
 use serde_json::json;

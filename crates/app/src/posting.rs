@@ -7,6 +7,7 @@
 //! - `converge_customer` when a retention reward comes due;
 //! - `judge_bonus` when a bonus's period (and its retention wait) is over.
 
+use crate::lifecycle::standing::Standing;
 use crate::plans::{PlanBook, Window};
 use crate::{AppError, AppResult, new_uuid};
 use std::collections::BTreeSet;
@@ -66,6 +67,7 @@ fn window_facts<'a>(
     window: &Window<'_>,
     events: &'a [commission::StoredEvent],
     segment: &'a Segment,
+    standing: &'a Standing,
     as_of: Timestamp,
 ) -> CustomerFacts<'a> {
     CustomerFacts {
@@ -82,7 +84,7 @@ fn window_facts<'a>(
             ..segment.facts()
         },
         as_of,
-        paused: &[],
+        paused: &standing.pauses,
     }
 }
 
@@ -112,6 +114,7 @@ pub async fn converge_customer(
     let mut existing = tx.customer_commissions(customer.id).await?;
     existing.retain(|commission| commission.partner_id == credit.partner_id);
     let voids = tx.customer_voids(customer.id).await?;
+    let standing = Standing::load(tx, program.id, credit.partner_id).await?;
     let caused = events.iter().find(|event| event.id == caused_by);
     let mut written = Vec::new();
     for window in book.windows(credit.partner_id, segment.group.as_deref()) {
@@ -126,7 +129,7 @@ pub async fn converge_customer(
         let engine = Engine::new(plan);
         let mut lines = Vec::new();
         let summary = engine.customer(
-            &window_facts(credit, &window, &events, &segment, now),
+            &window_facts(credit, &window, &events, &segment, &standing, now),
             &mut lines,
         );
         let per_customer = |rule_id: &str| {
@@ -138,12 +141,16 @@ pub async fn converge_customer(
             .iter()
             .filter(|line| !plan.settled_per_period(&plan.rules[line.rule as usize]))
             .map(|line| commission::explain(plan, version.id, credit, &events, line))
-            .filter(|owed| !voided(&voids, version.id, &owed.source, &owed.rule_id))
+            .filter(|owed| {
+                !voided(&voids, version.id, &owed.source, &owed.rule_id)
+                    && !standing.forfeited(version.id, &owed.source, &owed.rule_id)
+            })
             .collect();
         let posted = posted_of(&existing, |c| {
             c.plan_version_id == version.id
                 && per_customer(&c.rule_id)
                 && !voided(&voids, version.id, &c.source, &c.rule_id)
+                && !standing.forfeited(version.id, &c.source, &c.rule_id)
         });
         let deltas = commission::deltas(owed, &posted);
         written.extend(
@@ -693,6 +700,7 @@ pub async fn settle_period(
         events: Vec<commission::StoredEvent>,
         existing: Vec<CommissionRecord>,
         voids: Vec<CommissionVoid>,
+        standing: std::sync::Arc<Standing>,
     }
     let engine = Engine::new(plan);
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -700,6 +708,7 @@ pub async fn settle_period(
     let mut lines: Vec<(usize, Line)> = Vec::new();
     for partner in partners {
         let segment = Segment::load(tx, program.id, partner).await?;
+        let standing = std::sync::Arc::new(Standing::load(tx, program.id, partner).await?);
         let windows = book.windows(partner, segment.group.as_deref());
         let Some(window) = windows.iter().find(|w| w.version.id == version.id).copied() else {
             continue;
@@ -719,7 +728,7 @@ pub async fn settle_period(
             let events = tx.customer_events(customer.id).await?;
             let before = partner_lines.len();
             engine.customer(
-                &window_facts(&credit, &window, &events, &segment, now),
+                &window_facts(&credit, &window, &events, &segment, &standing, now),
                 &mut partner_lines,
             );
             owners.extend(std::iter::repeat_n(
@@ -735,6 +744,7 @@ pub async fn settle_period(
                 events,
                 existing,
                 voids,
+                standing: standing.clone(),
             });
         }
         engine.settle_periods(&mut partner_lines);
@@ -761,7 +771,12 @@ pub async fn settle_period(
             .map(|(_, line)| {
                 commission::explain(plan, version.id, &customer.credit, &customer.events, line)
             })
-            .filter(|owed| !voided(&customer.voids, version.id, &owed.source, &owed.rule_id))
+            .filter(|owed| {
+                !voided(&customer.voids, version.id, &owed.source, &owed.rule_id)
+                    && !customer
+                        .standing
+                        .forfeited(version.id, &owed.source, &owed.rule_id)
+            })
             .collect();
         let event_in_period = |event_id: EventId| {
             customer.events.iter().any(|event| {
@@ -777,6 +792,9 @@ pub async fn settle_period(
                     .iter()
                     .any(|rule| rule.id == c.rule_id && in_scope(rule))
                 && c.source.event().is_some_and(event_in_period)
+                && !customer
+                    .standing
+                    .forfeited(version.id, &c.source, &c.rule_id)
         });
         let deltas = commission::deltas(owed, &posted);
         let caused_by = deltas.first().and_then(|delta| delta.source.event());
@@ -856,6 +874,7 @@ pub async fn judge_bonus(
     ) {
         return Ok(false);
     }
+    let standing = Standing::load(tx, program.id, partner_id).await?;
     let customer_ids = tx
         .partner_period_customers(program.id, partner_id, period_start, period_end)
         .await?;
@@ -884,7 +903,7 @@ pub async fn judge_bonus(
                     ..segment.facts()
                 },
                 as_of: now,
-                paused: &[],
+                paused: &standing.pauses,
             },
             &mut Vec::new(),
         ));
@@ -906,6 +925,16 @@ pub async fn judge_bonus(
         .as_ref()
         .map(|award| award.amount)
         .unwrap_or_else(|| Money::zero(program.currency));
+    // A partner not earning when the period ends (terminated, suspended) wins no bonus; a
+    // forfeited one is left as it was forfeited.
+    if standing.forfeited(version.id, &source, &bonus.id) {
+        return Ok(false);
+    }
+    let amount = if standing.earning_at(period_end.plus_millis(-1)) {
+        amount
+    } else {
+        Money::zero(program.currency)
+    };
     let owed = vec![Owed {
         source,
         rule_id: bonus.id.clone(),
@@ -1144,4 +1173,132 @@ async fn void_key(
     };
     let transaction = Transaction::clawed_back_pending(commission.partner_id, amount.negate())?;
     write_commission(tx, &record, &transaction, "clawback_pending", now).await
+}
+
+/// Forfeits every pending commission of a partner in a program (a termination under terms
+/// that forfeit): each key's pending amount is reversed, pending → expense, with `reason`
+/// in its explanation, and the key is recorded so no later derivation owes it to them
+/// again. Returns the keys forfeited and their total in minor units.
+pub(crate) async fn forfeit_pending(
+    tx: &mut dyn Tx,
+    program: &Program,
+    partner_id: PartnerId,
+    reason: &str,
+    now: Timestamp,
+) -> AppResult<(usize, i64)> {
+    // Take each customer's turn first, as an approval or a refund would (PostgreSQL runs
+    // writers side by side); then read what is pending under those locks.
+    let pending = pending_of(tx, program, partner_id).await?;
+    let mut customers: Vec<CustomerId> = pending.iter().filter_map(|c| c.customer_id).collect();
+    customers.sort();
+    customers.dedup();
+    for customer_id in customers {
+        if let Some(customer) = tx.customer(program.workspace_id, customer_id).await? {
+            let (scope, key) =
+                crate::ingest::customer_lock(program.workspace_id, &customer.external_id);
+            tx.lock_key(scope, &key).await?;
+        }
+    }
+    tx.lock_key(
+        "partner-period",
+        &format!("{}:{partner_id}", program.workspace_id),
+    )
+    .await?;
+    let pending = pending_of(tx, program, partner_id).await?;
+    let mut groups: std::collections::BTreeMap<
+        (String, String, PlanVersionId),
+        Vec<&CommissionRecord>,
+    > = std::collections::BTreeMap::new();
+    for commission in &pending {
+        let source = match &commission.source {
+            Source::Event(id) => id.to_string(),
+            Source::Key(key) => key.clone(),
+        };
+        groups
+            .entry((
+                source,
+                commission.rule_id.clone(),
+                commission.plan_version_id,
+            ))
+            .or_default()
+            .push(commission);
+    }
+    let (mut keys, mut total) = (0usize, 0i64);
+    for ((source, rule_id, version_id), records) in groups {
+        let pending_minor: i64 = records.iter().map(|c| c.amount.amount_minor).sum();
+        if pending_minor <= 0 {
+            continue;
+        }
+        tx.insert_forfeit(&tributary_store::CommissionForfeit {
+            workspace_id: program.workspace_id,
+            program_id: program.id,
+            partner_id,
+            source,
+            rule_id,
+            plan_version_id: version_id,
+            reason: reason.to_string(),
+            forfeited_at: now,
+        })
+        .await?;
+        reverse_all(tx, &records).await?;
+        let first = records[0];
+        let amount = Money::new(-pending_minor, first.amount.currency);
+        let mut explanation = first.explanation.clone();
+        explanation.summary = format!("forfeited: {reason}");
+        explanation.notes.push(format!("forfeited: {reason}"));
+        explanation.owed = Money::zero(amount.currency);
+        explanation.previously_posted_minor = pending_minor;
+        explanation.posted = amount;
+        let record = CommissionRecord {
+            id: CommissionId(new_uuid()),
+            workspace_id: program.workspace_id,
+            program_id: program.id,
+            partner_id,
+            customer_id: first.customer_id,
+            source: first.source.clone(),
+            caused_by_event_id: first.caused_by_event_id,
+            rule_id: first.rule_id.clone(),
+            plan_version_id: version_id,
+            kind: CommissionKind::Clawback,
+            amount,
+            state: CommissionState::Reversed,
+            hold_until: now,
+            payout_batch_id: None,
+            explanation,
+            created_at: now,
+        };
+        let transaction = Transaction::clawed_back_pending(partner_id, amount.negate())?;
+        write_commission(tx, &record, &transaction, "forfeited_pending", now).await?;
+        keys += 1;
+        total += pending_minor;
+    }
+    Ok((keys, total))
+}
+
+/// Every pending commission of a partner in a program.
+async fn pending_of(
+    tx: &mut dyn Tx,
+    program: &Program,
+    partner_id: PartnerId,
+) -> AppResult<Vec<CommissionRecord>> {
+    let filter = tributary_store::CommissionFilter {
+        partner_id: Some(partner_id),
+        customer_id: None,
+        state: Some(CommissionState::Pending),
+    };
+    let mut all = Vec::new();
+    let mut offset = 0u32;
+    loop {
+        let page = tributary_store::Page {
+            limit: tributary_store::Page::MAX_LIMIT,
+            offset,
+        };
+        let batch = tx.commissions(program.workspace_id, &filter, page).await?;
+        let done = batch.len() < page.limit as usize;
+        all.extend(batch.into_iter().filter(|c| c.program_id == program.id));
+        if done || offset >= 1_000_000 - page.limit {
+            return Ok(all);
+        }
+        offset += page.limit;
+    }
 }

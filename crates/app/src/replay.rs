@@ -206,6 +206,8 @@ struct PartnerInfo {
     partner: Option<Partner>,
     group: Option<String>,
     tier: Option<String>,
+    /// When they did not earn (suspended, terminated, terms not accepted in time).
+    standing: crate::lifecycle::standing::Standing,
 }
 
 /// Runs the replay. Reads through one read transaction of `store`.
@@ -276,6 +278,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 partner: None,
                 group: enrollment.partner_group,
                 tier: enrollment.tier,
+                standing: Default::default(),
             },
         );
     }
@@ -307,10 +310,13 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             partner: None,
             group: None,
             tier: None,
+            standing: Default::default(),
         });
     }
     for (id, info) in partners.iter_mut() {
         info.partner = tx.partner(request.workspace_id, *id).await?;
+        info.standing =
+            crate::lifecycle::standing::Standing::load(tx.as_mut(), program.id, *id).await?;
     }
 
     let ordinal: HashMap<PartnerId, u32> = partners
@@ -481,6 +487,8 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             role: credit.role,
         };
         let partner_index = credit.partner_id;
+        let pauses: &[tributary_core::engine::Pause] =
+            info.map_or(&[], |info| info.standing.pauses.as_slice());
         // Current plans: each window of the partner's versions.
         let mut summary_seen = None;
         if let Some(windows) = windows_of.get(&credit.partner_id) {
@@ -504,7 +512,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                         share_bp: credit.share_bp,
                         partner: segment,
                         as_of: to,
-                        paused: &[],
+                        paused: pauses,
                     },
                     &mut lines,
                 );
@@ -534,7 +542,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                     share_bp: credit.share_bp,
                     partner: segment,
                     as_of: to,
-                    paused: &[],
+                    paused: pauses,
                 },
                 &mut lines,
             );
@@ -591,7 +599,11 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
             tier: info.and_then(|info| info.tier.as_deref()),
             role: None,
         };
-        for (version, days) in crate::click_pay::days_by_version(&book, *partner_id, group, days) {
+        let days = match info {
+            Some(info) => crate::click_pay::earning_days(days, &info.standing),
+            None => days.clone(),
+        };
+        for (version, days) in crate::click_pay::days_by_version(&book, *partner_id, group, &days) {
             for owed in owed_for_clicks(&version.plan, version.id, facts, &days) {
                 count_clicks(
                     &mut current_side,

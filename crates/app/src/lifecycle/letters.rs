@@ -86,3 +86,46 @@ fn reason_line(reason: &str) -> String {
         format!("Reason: {}\n", reason.trim())
     }
 }
+
+pub fn suspended(program: &str, name: &str, reason: &str) -> Letter {
+    Letter {
+        subject: format!("Your partnership in {program} is suspended"),
+        body: format!(
+            "Hello {name},\n\nYour partnership in {program} is suspended from now: your links \
+             and codes earn nothing until it is lifted.\n{}\nReply to this email if you \
+             think this is a mistake.\n",
+            reason_line(reason)
+        ),
+        kind: "enrollment.suspended",
+    }
+}
+
+pub fn reinstated(program: &str, name: &str, reason: &str) -> Letter {
+    Letter {
+        subject: format!("Your partnership in {program} is active again"),
+        body: format!(
+            "Hello {name},\n\nYour suspension in {program} is lifted: your links and codes \
+             earn again from now.\n{}",
+            reason_line(reason)
+        ),
+        kind: "enrollment.reinstated",
+    }
+}
+
+pub fn terminated(program: &str, name: &str, reason: &str, policy: &str) -> Letter {
+    let money = if policy == "forfeit" {
+        "Under the program's terms, commissions still pending are forfeited; approved and \
+         paid commissions stay yours."
+    } else {
+        "Commissions already earned stay yours and are paid as usual."
+    };
+    Letter {
+        subject: format!("Your partnership in {program} has ended"),
+        body: format!(
+            "Hello {name},\n\nYour partnership in {program} is terminated from now: your links \
+             and codes no longer earn.\n{}\n{money}\n",
+            reason_line(reason)
+        ),
+        kind: "enrollment.terminated",
+    }
+}
