@@ -341,6 +341,36 @@ pub trait Tx: Send {
         program_id: ProgramId,
         partner_id: PartnerId,
     ) -> Result<Vec<CommissionForfeit>>;
+    async fn partner_profile(&mut self, partner_id: PartnerId) -> Result<Option<PartnerProfile>>;
+    /// Inserts or replaces a partner's profile.
+    async fn put_partner_profile(&mut self, profile: &PartnerProfile) -> Result<()>;
+    async fn insert_content(&mut self, content: &ProgramContent) -> Result<()>;
+    async fn content(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ProgramContent>>;
+    /// A program's content of one kind (all kinds when none), newest first, files
+    /// included; at most 500.
+    async fn contents(
+        &mut self,
+        program_id: ProgramId,
+        kind: Option<&str>,
+    ) -> Result<Vec<ProgramContent>>;
+    async fn count_download(&mut self, id: uuid::Uuid) -> Result<()>;
+    /// Records a finished module; finishing it again keeps the first time.
+    async fn insert_training_completion(&mut self, completion: &TrainingCompletion) -> Result<()>;
+    async fn training_completions(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<TrainingCompletion>>;
+    /// A partner's first link, click and credited customer in a program.
+    async fn partner_firsts(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<PartnerFirsts>;
 
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;

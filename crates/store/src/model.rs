@@ -669,3 +669,68 @@ pub struct CommissionForfeit {
     pub reason: String,
     pub forfeited_at: Timestamp,
 }
+
+/// What a partner tells the programs about themselves (onboarding asks for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerProfile {
+    pub partner_id: PartnerId,
+    pub workspace_id: WorkspaceId,
+    pub website: Option<String>,
+    pub country: Option<String>,
+    /// An image merged into co-branded assets (`image/png`, `image/jpeg`, `image/svg+xml`).
+    pub logo_content_type: Option<String>,
+    #[serde(skip)]
+    pub logo_base64: Option<String>,
+    /// `none`, `submitted` or `verified`.
+    pub tax_form_status: String,
+    /// The name shown on the leaderboard, if they opted in.
+    pub display_name: Option<String>,
+    pub show_on_leaderboard: bool,
+    pub updated_at: Timestamp,
+}
+
+/// A piece of a program's content: an asset (a file, co-branded at download when it is a
+/// text format), a message template, a training module, a resource or an announcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramContent {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    /// Shown to this group only; none: everyone in the program.
+    pub partner_group: Option<String>,
+    /// `asset`, `template`, `training`, `resource` or `announcement`.
+    pub kind: String,
+    pub title: String,
+    /// Markdown (training, resource, announcement), or the template's text with merge
+    /// fields, or an asset's description.
+    pub body: String,
+    /// A template's persona and channel (`email`, `social`, `webinar`).
+    pub persona: Option<String>,
+    pub channel: Option<String>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    #[serde(skip)]
+    pub file_base64: Option<String>,
+    pub downloads: i64,
+    pub created_at: Timestamp,
+}
+
+/// A training module a partner finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingCompletion {
+    pub workspace_id: WorkspaceId,
+    pub program_id: ProgramId,
+    pub partner_id: PartnerId,
+    pub content_id: uuid::Uuid,
+    pub completed_at: Timestamp,
+}
+
+/// The first time a partner did what onboarding waits for, in one program.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerFirsts {
+    pub first_link_at: Option<Timestamp>,
+    /// The UTC day (days since the epoch) of their first click.
+    pub first_click_day: Option<i64>,
+    /// When their first customer was credited to them.
+    pub first_referral_at: Option<Timestamp>,
+}

@@ -624,6 +624,46 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("forfeit");
+    tx.put_partner_profile(&PartnerProfile {
+        partner_id: partner.id,
+        workspace_id: workspace.id,
+        website: Some("https://ada.example".into()),
+        country: Some("FR".into()),
+        logo_content_type: Some("image/svg+xml".into()),
+        logo_base64: Some("PHN2Zy8+".into()),
+        tax_form_status: "submitted".into(),
+        display_name: Some("Ada".into()),
+        show_on_leaderboard: true,
+        updated_at: sale_at,
+    })
+    .await
+    .expect("profile");
+    let module = ProgramContent {
+        id: id(),
+        workspace_id: workspace.id,
+        program_id: program.id,
+        partner_group: Some("resellers".into()),
+        kind: "training".into(),
+        title: "Pitching — the basics".into(),
+        body: "# Pitch\n\nSay *why*.".into(),
+        persona: None,
+        channel: None,
+        file_name: None,
+        content_type: None,
+        file_base64: None,
+        downloads: 3,
+        created_at: sale_at,
+    };
+    tx.insert_content(&module).await.expect("content");
+    tx.insert_training_completion(&TrainingCompletion {
+        workspace_id: workspace.id,
+        program_id: program.id,
+        partner_id: partner.id,
+        content_id: module.id,
+        completed_at: sale_at,
+    })
+    .await
+    .expect("completion");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -697,6 +737,10 @@ struct Snapshot {
     acceptances: Vec<TermsAcceptance>,
     pauses: Vec<EnrollmentPause>,
     forfeits: Vec<CommissionForfeit>,
+    profile: Option<PartnerProfile>,
+    contents: Vec<ProgramContent>,
+    completions: Vec<TrainingCompletion>,
+    firsts: PartnerFirsts,
 }
 
 async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
@@ -832,6 +876,22 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .partner_forfeits(fixture.program.id, fixture.partner.id)
             .await
             .expect("forfeits"),
+        profile: tx
+            .partner_profile(fixture.partner.id)
+            .await
+            .expect("profile"),
+        contents: tx
+            .contents(fixture.program.id, None)
+            .await
+            .expect("contents"),
+        completions: tx
+            .training_completions(fixture.program.id, fixture.partner.id)
+            .await
+            .expect("completions"),
+        firsts: tx
+            .partner_firsts(fixture.program.id, fixture.partner.id)
+            .await
+            .expect("firsts"),
     }
 }
 
@@ -924,6 +984,10 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(from_sqlite.applications.len(), 1);
     assert_eq!(from_sqlite.pauses.len(), 1);
     assert_eq!(from_sqlite.forfeits.len(), 1);
+    assert_eq!(from_sqlite.contents.len(), 1);
+    assert!(from_sqlite.profile.as_ref().is_some_and(|p| p.show_on_leaderboard));
+    assert!(from_sqlite.firsts.first_link_at.is_some());
+    assert!(from_sqlite.firsts.first_click_day.is_some());
     assert_eq!(
         from_sqlite
             .lifecycle

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 40] = [
+pub const TABLES: [&str; 43] = [
     "workspaces",
     "users",
     "partners",
@@ -51,6 +51,9 @@ pub const TABLES: [&str; 40] = [
     "terms_acceptances",
     "enrollment_pauses",
     "commission_forfeits",
+    "partner_profiles",
+    "program_content",
+    "training_completions",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_standing.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_partner_content.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

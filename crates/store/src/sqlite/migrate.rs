@@ -28,6 +28,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0007_lifecycle.sql"),
     ),
     (8, include_str!("../../migrations/sqlite/0008_standing.sql")),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_partner_content.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

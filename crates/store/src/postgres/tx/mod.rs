@@ -9,6 +9,7 @@ mod accounts;
 mod attribution;
 mod billing;
 mod commissions;
+mod content;
 mod events;
 mod jobs;
 mod ledger;
@@ -602,6 +603,58 @@ impl Tx for PgTx {
         partner_id: PartnerId,
     ) -> Result<Vec<CommissionForfeit>> {
         lifecycle::partner_forfeits(self.db(), program_id, partner_id).await
+    }
+
+    async fn partner_profile(&mut self, partner_id: PartnerId) -> Result<Option<PartnerProfile>> {
+        content::partner_profile(self.db(), partner_id).await
+    }
+
+    async fn put_partner_profile(&mut self, profile: &PartnerProfile) -> Result<()> {
+        content::put_partner_profile(self.db(), profile).await
+    }
+
+    async fn insert_content(&mut self, content: &ProgramContent) -> Result<()> {
+        content::insert_content(self.db(), content).await
+    }
+
+    async fn content(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ProgramContent>> {
+        content::content(self.db(), workspace_id, id).await
+    }
+
+    async fn contents(
+        &mut self,
+        program_id: ProgramId,
+        kind: Option<&str>,
+    ) -> Result<Vec<ProgramContent>> {
+        content::contents(self.db(), program_id, kind).await
+    }
+
+    async fn count_download(&mut self, id: uuid::Uuid) -> Result<()> {
+        content::count_download(self.db(), id).await
+    }
+
+    async fn insert_training_completion(&mut self, completion: &TrainingCompletion) -> Result<()> {
+        content::insert_training_completion(self.db(), completion).await
+    }
+
+    async fn training_completions(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<TrainingCompletion>> {
+        content::training_completions(self.db(), program_id, partner_id).await
+    }
+
+    async fn partner_firsts(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<PartnerFirsts> {
+        content::partner_firsts(self.db(), program_id, partner_id).await
     }
 
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {

@@ -7,6 +7,7 @@ mod accounts;
 mod attribution;
 mod billing;
 mod commissions;
+mod content;
 mod events;
 mod jobs;
 mod ledger;
@@ -394,6 +395,58 @@ impl Tx for SqliteTx {
         partner_id: PartnerId,
     ) -> Result<Vec<CommissionForfeit>> {
         lifecycle::partner_forfeits(self.db(), program_id, partner_id)
+    }
+
+    async fn partner_profile(&mut self, partner_id: PartnerId) -> Result<Option<PartnerProfile>> {
+        content::partner_profile(self.db(), partner_id)
+    }
+
+    async fn put_partner_profile(&mut self, profile: &PartnerProfile) -> Result<()> {
+        content::put_partner_profile(self.db(), profile)
+    }
+
+    async fn insert_content(&mut self, content: &ProgramContent) -> Result<()> {
+        content::insert_content(self.db(), content)
+    }
+
+    async fn content(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<Option<ProgramContent>> {
+        content::content(self.db(), workspace_id, id)
+    }
+
+    async fn contents(
+        &mut self,
+        program_id: ProgramId,
+        kind: Option<&str>,
+    ) -> Result<Vec<ProgramContent>> {
+        content::contents(self.db(), program_id, kind)
+    }
+
+    async fn count_download(&mut self, id: uuid::Uuid) -> Result<()> {
+        content::count_download(self.db(), id)
+    }
+
+    async fn insert_training_completion(&mut self, completion: &TrainingCompletion) -> Result<()> {
+        content::insert_training_completion(self.db(), completion)
+    }
+
+    async fn training_completions(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<Vec<TrainingCompletion>> {
+        content::training_completions(self.db(), program_id, partner_id)
+    }
+
+    async fn partner_firsts(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+    ) -> Result<PartnerFirsts> {
+        content::partner_firsts(self.db(), program_id, partner_id)
     }
 
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
