@@ -5,9 +5,12 @@
 //! transaction.
 
 pub mod applications;
+pub mod content;
 pub mod csv;
 pub mod invitations;
 pub mod letters;
+pub mod onboarding;
+pub mod profile;
 pub mod program;
 pub mod standing;
 pub mod terms;

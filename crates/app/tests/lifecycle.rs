@@ -490,6 +490,245 @@ async fn a_csv_of_ten_thousand_invites_the_good_and_reports_the_bad(backend: Bac
     assert!(newest.iter().all(|i| i.status == "sent"));
 }
 
+async fn the_checklist_advances_by_the_facts_and_assets_are_co_branded(backend: Backend) {
+    use tributary_app::lifecycle::content::{self, NewContent, Upload};
+    use tributary_app::lifecycle::onboarding;
+    use tributary_app::lifecycle::profile::{self, ProfileInput};
+    let w = world(backend).await;
+    let strong = applications::apply(
+        &w.app,
+        "creators",
+        &form("ada@x.io", "50000", "https://ada.io"),
+        None,
+    )
+    .await
+    .expect("apply");
+    let partner_id = strong.partner_id.expect("approved");
+    let partner = || async {
+        let mut tx = w.app.store.read().await.expect("read");
+        tx.partner(w.ws, partner_id)
+            .await
+            .expect("read")
+            .expect("partner")
+    };
+    let done = |steps: &[onboarding::Step]| -> Vec<&'static str> {
+        steps
+            .iter()
+            .filter(|s| s.done_at.is_some())
+            .map(|s| s.key)
+            .collect()
+    };
+    let lists = onboarding::partner_checklists(&w.app, w.ws, &partner().await)
+        .await
+        .expect("checklist");
+    assert_eq!(lists.len(), 1);
+    // No terms published and no training yet: those two steps are done by default.
+    assert_eq!(
+        done(&lists[0].1),
+        vec!["terms_accepted", "training_completed"]
+    );
+
+    // A training module for creators only, an SVG banner, a template, an announcement.
+    let module = content::create(
+        &w.app,
+        w.ws,
+        w.program_id,
+        NewContent {
+            kind: "training".into(),
+            title: "Pitching".into(),
+            body: "# Pitch\n\nSay why.".into(),
+            partner_group: Some("creators".into()),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await
+    .expect("module");
+    let banner = content::create(
+        &w.app,
+        w.ws,
+        w.program_id,
+        NewContent {
+            kind: "asset".into(),
+            title: "Banner".into(),
+            body: String::new(),
+            file: Some(Upload {
+                file_name: "banner.svg".into(),
+                content_type: "image/svg+xml".into(),
+                bytes: b"<svg><text>{{partner_name}} via {{link}}</text></svg>".to_vec(),
+            }),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await
+    .expect("banner");
+    content::create(
+        &w.app,
+        w.ws,
+        w.program_id,
+        NewContent {
+            kind: "template".into(),
+            title: "Launch tweet".into(),
+            body: "I use {{program_name}}: {{link}}".into(),
+            channel: Some("social".into()),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await
+    .expect("template");
+    let wrong_group = content::create(
+        &w.app,
+        w.ws,
+        w.program_id,
+        NewContent {
+            kind: "resource".into(),
+            title: "X".into(),
+            partner_group: Some("pirates".into()),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await;
+    assert!(matches!(wrong_group, Err(AppError::Invalid { .. })));
+    content::create(
+        &w.app,
+        w.ws,
+        w.program_id,
+        NewContent {
+            kind: "announcement".into(),
+            title: "Double commissions in May".into(),
+            body: "All May sales pay double.".into(),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await
+    .expect("announcement");
+    jobs::run_due(&w.app).await.expect("jobs");
+    let mail = emails_to(&w.app, w.ws, "ada@x.io").await;
+    assert!(
+        mail.iter()
+            .any(|e| e.kind == "announcement" && e.body.contains("All May sales pay double."))
+    );
+
+    // The partner gets a link: the banner carries their name and link, escaped.
+    let link = admin::create_link(
+        &w.app,
+        w.ws,
+        admin::NewLink {
+            program_id: w.program_id,
+            partner_id,
+            code: Some("ada-link".into()),
+            destination_url: None,
+        },
+    )
+    .await
+    .expect("link");
+    let download = content::download(&w.app, w.ws, &partner().await, banner.id)
+        .await
+        .expect("download");
+    let svg = String::from_utf8(download.bytes).expect("utf8");
+    assert_eq!(
+        svg,
+        "<svg><text>Applicant via https://partners.example/r/ada-link</text></svg>"
+    );
+    let templates = content::templates(&w.app, w.ws, &partner().await)
+        .await
+        .expect("templates");
+    assert_eq!(
+        templates[0].text,
+        "I use Creators Club: https://partners.example/r/ada-link"
+    );
+    let mut tx = w.app.store.read().await.expect("read");
+    assert_eq!(
+        tx.content(w.ws, banner.id)
+            .await
+            .expect("read")
+            .expect("banner")
+            .downloads,
+        1
+    );
+    drop(tx);
+
+    // Facts complete steps: a profile, payout details, a tax form, the link, a click, a
+    // referral, the training.
+    profile::save(
+        &w.app,
+        w.ws,
+        partner_id,
+        ProfileInput {
+            website: "https://ada.io".into(),
+            country: "fr".into(),
+            payout_email: "pay@ada.io".into(),
+            tax_form_status: "submitted".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("profile");
+    tributary_app::clicks::click(
+        &w.app,
+        &link,
+        tributary_app::clicks::Visit {
+            ip: "192.0.2.4",
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+            referrer: None,
+        },
+    );
+    w.app.clicks.flush().await;
+    content::complete_training(&w.app, w.ws, partner_id, module.id)
+        .await
+        .expect("complete");
+    let lists = onboarding::partner_checklists(&w.app, w.ws, &partner().await)
+        .await
+        .expect("checklist");
+    assert_eq!(
+        done(&lists[0].1),
+        vec![
+            "profile_complete",
+            "payout_details",
+            "tax_form",
+            "terms_accepted",
+            "first_link",
+            "first_click",
+            "training_completed"
+        ]
+    );
+    // The funnel: one partner, stuck at their first referral.
+    let funnel = onboarding::funnel(&w.app, w.ws, w.program_id)
+        .await
+        .expect("funnel");
+    assert_eq!(funnel.partners, 1);
+    let stuck: Vec<(&str, usize)> = funnel
+        .steps
+        .iter()
+        .filter(|s| s.stuck > 0)
+        .map(|s| (s.key, s.stuck))
+        .collect();
+    assert_eq!(stuck, vec![("first_referral", 1)]);
+    assert_eq!(funnel.median_hours_to_first_referral, None);
+    // Another partner's download of a creators-only module is "not found".
+    let other = admin::create_partner(
+        &w.app,
+        w.ws,
+        admin::NewPartner {
+            name: "Other".into(),
+            email: "other@x.io".into(),
+            archetype: None,
+            payout_email: None,
+            password: None,
+        },
+    )
+    .await
+    .expect("partner");
+    let refused = content::download(&w.app, w.ws, &other, banner.id).await;
+    assert!(matches!(refused, Err(AppError::NotFound(_))), "{refused:?}");
+    let refused = content::complete_training(&w.app, w.ws, other.id, module.id).await;
+    assert!(matches!(refused, Err(AppError::NotFound(_))), "{refused:?}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -512,4 +751,5 @@ on_both_backends!(
     applications_are_vetted_queued_decided_and_emailed,
     a_pilot_is_by_invitation_and_invitations_enroll,
     a_csv_of_ten_thousand_invites_the_good_and_reports_the_bad,
+    the_checklist_advances_by_the_facts_and_assets_are_co_branded,
 );

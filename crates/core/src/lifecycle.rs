@@ -8,6 +8,7 @@
 //! says what a form accepts, what an application scores and which stage allows what.
 
 pub mod form;
+pub mod merge;
 pub mod stage;
 pub mod terms;
 pub mod vetting;
@@ -58,7 +59,21 @@ pub struct ProgramLifecycle {
     /// Whether a partner past a terms version's grace period without accepting it stops
     /// earning until they accept (`lifecycle::terms`).
     pub stop_earning_without_terms: bool,
+    /// The onboarding checklist's steps, in order (keys of [`CHECKLIST_STEPS`]).
+    pub checklist: Vec<String>,
 }
+
+/// Every onboarding step a checklist may hold, in their default order.
+pub const CHECKLIST_STEPS: [&str; 8] = [
+    "profile_complete",
+    "payout_details",
+    "tax_form",
+    "terms_accepted",
+    "first_link",
+    "first_click",
+    "first_referral",
+    "training_completed",
+];
 
 impl Default for ProgramLifecycle {
     fn default() -> Self {
@@ -72,6 +87,10 @@ impl Default for ProgramLifecycle {
             reapply_cooldown_days: 30,
             stage: Stage::default(),
             stop_earning_without_terms: true,
+            checklist: CHECKLIST_STEPS
+                .iter()
+                .map(|step| step.to_string())
+                .collect(),
         }
     }
 }
@@ -189,6 +208,20 @@ impl ProgramLifecycle {
                 "reapply_cooldown_days",
                 format!("at most {MAX_COOLDOWN_DAYS}"),
             ));
+        }
+        for (index, step) in self.checklist.iter().enumerate() {
+            if !CHECKLIST_STEPS.contains(&step.as_str()) {
+                return Err(LifecycleError::new(
+                    format!("checklist[{index}]"),
+                    format!("one of {}", CHECKLIST_STEPS.join(", ")),
+                ));
+            }
+            if self.checklist[..index].contains(step) {
+                return Err(LifecycleError::new(
+                    format!("checklist[{index}]"),
+                    "listed twice",
+                ));
+            }
         }
         self.stage.validate()
     }

@@ -478,6 +478,7 @@ pub trait Tx: Send {
     async fn partners(&mut self, workspace_id: WorkspaceId, page: Page) -> Result<Vec<Partner>>;
     async fn partners_by_email(&mut self, email: &str) -> Result<Vec<Partner>>;
     async fn set_partner_password(&mut self, id: PartnerId, password_hash: &str) -> Result<()>;
+    async fn set_partner_payout_email(&mut self, id: PartnerId, email: Option<&str>) -> Result<()>;
     async fn insert_enrollment(&mut self, enrollment: &Enrollment) -> Result<()>;
     async fn enrollment(
         &mut self,

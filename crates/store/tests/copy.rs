@@ -985,7 +985,12 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(from_sqlite.pauses.len(), 1);
     assert_eq!(from_sqlite.forfeits.len(), 1);
     assert_eq!(from_sqlite.contents.len(), 1);
-    assert!(from_sqlite.profile.as_ref().is_some_and(|p| p.show_on_leaderboard));
+    assert!(
+        from_sqlite
+            .profile
+            .as_ref()
+            .is_some_and(|p| p.show_on_leaderboard)
+    );
     assert!(from_sqlite.firsts.first_link_at.is_some());
     assert!(from_sqlite.firsts.first_click_day.is_some());
     assert_eq!(

@@ -920,6 +920,10 @@ impl Tx for PgTx {
         programs::set_partner_password(self.db(), id, password_hash).await
     }
 
+    async fn set_partner_payout_email(&mut self, id: PartnerId, email: Option<&str>) -> Result<()> {
+        programs::set_partner_payout_email(self.db(), id, email).await
+    }
+
     async fn insert_enrollment(&mut self, enrollment: &Enrollment) -> Result<()> {
         programs::insert_enrollment(self.db(), enrollment).await
     }

@@ -306,6 +306,16 @@ pub async fn set_partner_password(db: &Db, id: PartnerId, password_hash: &str) -
     Ok(())
 }
 
+pub async fn set_partner_payout_email(db: &Db, id: PartnerId, email: Option<&str>) -> Result<()> {
+    execute(
+        db,
+        "UPDATE partners SET payout_email = $1 WHERE id = $2",
+        &[&email, &id.as_uuid()],
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn insert_enrollment(db: &Db, enrollment: &Enrollment) -> Result<()> {
     let id = enrollment.id.as_uuid();
     let workspace_id = enrollment.workspace_id.as_uuid();

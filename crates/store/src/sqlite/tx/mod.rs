@@ -710,6 +710,10 @@ impl Tx for SqliteTx {
         programs::set_partner_password(self.db(), id, password_hash)
     }
 
+    async fn set_partner_payout_email(&mut self, id: PartnerId, email: Option<&str>) -> Result<()> {
+        programs::set_partner_payout_email(self.db(), id, email)
+    }
+
     async fn insert_enrollment(&mut self, enrollment: &Enrollment) -> Result<()> {
         programs::insert_enrollment(self.db(), enrollment)
     }

@@ -269,6 +269,15 @@ pub fn set_partner_password(db: &Connection, id: PartnerId, password_hash: &str)
     Ok(())
 }
 
+pub fn set_partner_payout_email(db: &Connection, id: PartnerId, email: Option<&str>) -> Result<()> {
+    execute(
+        db,
+        "UPDATE partners SET payout_email = ? WHERE id = ?",
+        params![email, id.to_string()],
+    )?;
+    Ok(())
+}
+
 pub fn insert_enrollment(db: &Connection, enrollment: &Enrollment) -> Result<()> {
     insert(
         db,
