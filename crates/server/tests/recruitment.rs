@@ -471,3 +471,142 @@ async fn a_csv_upload_invites_and_an_invitation_enrolls() {
     assert!(html.contains("by invitation only"));
     assert!(!html.contains("id=\"apply\""));
 }
+
+#[tokio::test]
+async fn an_admin_publishes_terms_fills_the_library_and_suspends_a_partner() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let admin = admin_client(&t).await;
+    publish(&t, &admin, program_id).await;
+    let partner = admin::create_partner(
+        &t.app,
+        t.workspace_id,
+        admin::NewPartner {
+            name: "Pat".into(),
+            email: "pat@x.io".into(),
+            archetype: None,
+            payout_email: None,
+            password: None,
+        },
+    )
+    .await
+    .expect("partner");
+    admin::enroll(&t.app, t.workspace_id, program_id, partner.id)
+        .await
+        .expect("enroll");
+
+    // Terms: a refused form keeps nothing; a good one publishes version 1.
+    let path = format!("/admin/programs/{program_id}/terms");
+    let (status, html) = page(&t, &admin, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_token(&html);
+    let refused = admin
+        .post(t.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("body_markdown", "# T"),
+            ("payout_schedule", "Monthly"),
+            ("termination_policy", "burn"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let published = admin
+        .post(t.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("body_markdown", "# Our terms\n\nNo **spam**."),
+            ("payout_schedule", "Monthly"),
+            ("termination_policy", "forfeit"),
+            ("grace_days", "7"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&t, &admin, &path).await;
+    assert!(
+        html.contains("Version 1") && html.contains("<strong>spam</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("forfeited"));
+
+    // The library: an SVG asset uploaded as a file.
+    let path = format!("/admin/programs/{program_id}/content");
+    let (status, html) = page(&t, &admin, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf_token(&html))
+        .text("kind", "asset")
+        .text("title", "Banner")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"<svg><text>{{partner_name}}</text></svg>".to_vec())
+                .file_name("banner.svg")
+                .mime_str("image/svg+xml")
+                .expect("mime"),
+        );
+    let answer = admin
+        .post(t.url(&path))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&t, &admin, &path).await;
+    assert!(html.contains("banner.svg"));
+
+    // The funnel counts Pat, stuck at the first step.
+    let (status, html) = page(
+        &t,
+        &admin,
+        &format!("/admin/programs/{program_id}/onboarding"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("1 active partners"), "{html}");
+
+    // Suspending from the partner's page needs a reason; with one, it is shown and audited.
+    let path = format!("/admin/partners/{}", partner.id);
+    let (status, html) = page(&t, &admin, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("version 1 due"), "{html}");
+    let csrf = csrf_token(&html);
+    let program = program_id.to_string();
+    let no_reason = admin
+        .post(t.url(&format!("{path}/standing")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("program_id", program.as_str()),
+            ("action", "suspend"),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(no_reason.status(), StatusCode::BAD_REQUEST);
+    let suspended = admin
+        .post(t.url(&format!("{path}/standing")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("program_id", program.as_str()),
+            ("action", "suspend"),
+            ("reason", "Brand bidding"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(suspended.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&t, &admin, &path).await;
+    assert!(html.contains("suspended") && html.contains("Brand bidding"));
+    assert!(html.contains("enrollment.suspended"));
+    // Another workspace's partner id is not found.
+    let (status, _) = page(
+        &t,
+        &admin,
+        &format!("/admin/partners/{}", uuid::Uuid::now_v7()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -5,12 +5,17 @@ mod activity;
 mod attribution;
 mod commissions;
 mod links;
+mod partnering;
 mod partners;
 mod payouts;
 mod plans;
 mod programs;
 mod recruitment;
-pub use recruitment::upload_router;
+
+/// The admin routes that take files, mounted outside the general body limit.
+pub fn upload_router() -> Router<App> {
+    recruitment::upload_router().merge(partnering::upload_router())
+}
 
 use super::page::{Area, Layout, MAX_SELECT_OPTIONS, NavItem, SelectOption, render, short_id};
 use super::session::AdminSession;
@@ -39,6 +44,7 @@ pub fn router() -> Router<App> {
         .merge(plans::router())
         .merge(attribution::router())
         .merge(recruitment::router())
+        .merge(partnering::router())
 }
 
 const NAV: [(&str, &str); 12] = [

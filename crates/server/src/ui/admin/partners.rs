@@ -55,6 +55,7 @@ struct EnrollForm {
 const ENROLL_FIELDS: [&str; 2] = ["program_id", "partner_id"];
 
 struct PartnerRow {
+    id: String,
     name: String,
     email: String,
     archetype: String,
@@ -129,6 +130,7 @@ async fn page(
             .collect::<Vec<_>>()
             .join(", ");
         rows.push(PartnerRow {
+            id: partner.id.to_string(),
             has_login: partner.password_hash.is_some(),
             payout_email: partner.payout_email.unwrap_or_default(),
             created_at: when(partner.created_at),
