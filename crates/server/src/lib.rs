@@ -38,7 +38,11 @@ pub fn router(app: App) -> Router {
         .merge(ui::router())
         .merge(snippet::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .merge(ui::upload_router().layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES)))
+        .merge(
+            ui::upload_router()
+                .merge(api::upload_router())
+                .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES)),
+        )
         // Outermost, so it also sees (and reshapes) the body limit's own 413.
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .with_state(app.clone());

@@ -610,3 +610,145 @@ async fn an_admin_publishes_terms_fills_the_library_and_suspends_a_partner() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_lifecycle_api_configures_decides_invites_and_ends_partnerships() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let settings: serde_json::Value = serde_json::from_str(&settings()).expect("json");
+    let path = format!("/api/v1/programs/{program_id}/lifecycle");
+    let (status, body) = t.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let bad = t
+        .client
+        .put(t.url(&path))
+        .bearer_auth(&t.key)
+        .json(&json!({"slug": "creators", "lifecycle": {"groups": [{"key": "Bad Key", "name": "X", "archetype": "reseller"}]}}))
+        .send()
+        .await
+        .expect("put");
+    let (status, body) = support::split(bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "groups[0].key");
+    let ok = t
+        .client
+        .put(t.url(&path))
+        .bearer_auth(&t.key)
+        .json(&json!({"slug": "creators", "lifecycle": settings}))
+        .send()
+        .await
+        .expect("put");
+    let (status, body) = support::split(ok).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["public_path"], "/join/creators");
+
+    // Applications come in through the public page; the API decides them.
+    let visitor = new_client();
+    apply(
+        &t,
+        &visitor,
+        &[
+            ("name", "Bo"),
+            ("email", "bo@x.io"),
+            ("group", "creators"),
+            ("audience_size", "10"),
+        ],
+    )
+    .await;
+    let (status, listing) = t.get("/api/v1/applications?status=pending").await;
+    assert_eq!(status, StatusCode::OK);
+    let id = listing["data"][0]["id"]
+        .as_str()
+        .expect("an application")
+        .to_string();
+    let (status, body) = t
+        .post(
+            "/api/v1/applications/decisions",
+            &json!({"ids": [id, id], "decision": "approve", "reason": "ok"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"][0]["decided"], true);
+    assert_eq!(
+        body["data"][1]["decided"], false,
+        "the same application twice"
+    );
+    let partner_id = body["data"][0]["application"]["partner_id"]
+        .as_str()
+        .expect("partner")
+        .to_string();
+
+    // A CSV body of invitations.
+    let import = t
+        .client
+        .post(t.url(&format!("/api/v1/programs/{program_id}/invitations/import")))
+        .bearer_auth(&t.key)
+        .header("content-type", "text/csv")
+        .body("email\nzed@x.io\nnope\n")
+        .send()
+        .await
+        .expect("import");
+    let (status, body) = support::split(import).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["invited"], 1);
+    assert_eq!(body["errors"][0]["line"], 3);
+
+    // Terms, then a termination under them.
+    let (status, body) = t
+        .post(
+            &format!("/api/v1/programs/{program_id}/terms"),
+            &json!({"body_markdown": "# T", "payout_schedule": "Monthly", "termination_policy": "forfeit"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], 1);
+    let (status, body) = t
+        .post(
+            &format!("/api/v1/partners/{partner_id}/standing"),
+            &json!({"program_id": program_id, "action": "terminate", "reason": "closed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["termination"]["policy"], "forfeit");
+    let (status, body) = t
+        .post(
+            &format!("/api/v1/partners/{partner_id}/standing"),
+            &json!({"program_id": program_id, "action": "suspend", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = t.get("/api/v1/emails?to=bo@x.io").await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = body["data"]
+        .as_array()
+        .expect("emails")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"enrollment.terminated") && kinds.contains(&"application.approved"),
+        "{kinds:?}"
+    );
+    let (status, body) = t
+        .get(&format!("/api/v1/programs/{program_id}/onboarding"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["partners"], 0,
+        "a terminated partner is not onboarding"
+    );
+
+    // A partner key may not touch any of it.
+    let (partner_key, _) = tributary_app::auth::create_api_key(
+        &t.app,
+        t.workspace_id,
+        Some(partner_id.parse().expect("id")),
+        "partner",
+    )
+    .await
+    .expect("key");
+    let (status, _) = t.get_as(&partner_key, "/api/v1/applications").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t.get_as(&partner_key, "/api/v1/emails").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -5,6 +5,7 @@ mod attribution;
 mod billing;
 mod commissions;
 mod events;
+mod lifecycle;
 mod payouts;
 mod plans;
 mod postbacks;
@@ -34,6 +35,12 @@ pub fn router() -> Router<App> {
         .merge(billing::router())
         .merge(attribution::router())
         .merge(postbacks::router())
+        .merge(lifecycle::router())
+}
+
+/// The API routes that take a larger body (a CSV of invitations).
+pub fn upload_router() -> Router<App> {
+    lifecycle::upload_router()
 }
 
 /// The OpenAPI document. Kept by hand beside the handlers; a test checks that every route is

@@ -143,3 +143,45 @@ pub fn postback_delivery(d: &PostbackDelivery) -> Value {
         "created_at": format_time(d.created_at), "delivered_at": d.delivered_at.map(format_time),
     })
 }
+
+pub fn lifecycle(row: &ProgramLifecycleRow) -> Value {
+    json!({
+        "program_id": row.program_id, "slug": row.slug, "public_path": format!("/join/{}", row.slug),
+        "lifecycle": row.lifecycle, "updated_at": format_time(row.updated_at),
+    })
+}
+
+pub fn application(a: &Application) -> Value {
+    json!({
+        "id": a.id, "program_id": a.program_id, "name": a.applicant.name, "email": a.applicant.email,
+        "website": a.applicant.website, "country": a.applicant.country, "group": a.applicant.group,
+        "answers": a.applicant.answers, "score": a.score.total, "score_lines": a.score.lines,
+        "status": a.status, "decided_by": a.decided_by, "reason": a.reason, "partner_id": a.partner_id,
+        "created_at": format_time(a.created_at), "decided_at": a.decided_at.map(format_time),
+    })
+}
+
+pub fn invitation(i: &Invitation) -> Value {
+    json!({
+        "id": i.id, "program_id": i.program_id, "email": i.email, "name": i.name,
+        "group": i.partner_group, "status": i.status, "created_at": format_time(i.created_at),
+        "expires_at": format_time(i.expires_at), "accepted_at": i.accepted_at.map(format_time),
+        "partner_id": i.partner_id,
+    })
+}
+
+pub fn email(e: &Email) -> Value {
+    json!({
+        "id": e.id, "to": e.to_address, "subject": e.subject, "body": e.body, "kind": e.kind,
+        "status": e.status, "attempts": e.attempts, "last_error": e.last_error,
+        "created_at": format_time(e.created_at), "sent_at": e.sent_at.map(format_time),
+    })
+}
+
+pub fn terms(t: &TermsVersion) -> Value {
+    json!({
+        "id": t.id, "program_id": t.program_id, "version": t.version, "body_markdown": t.body_markdown,
+        "payout_schedule": t.payout_schedule, "termination_policy": t.termination_policy,
+        "grace_days": t.grace_days, "published_at": format_time(t.published_at),
+    })
+}
