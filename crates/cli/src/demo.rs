@@ -197,6 +197,7 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
         },
     )
     .await?;
+    recruiting(&app, ws, program.id).await?;
 
     let mut links = Vec::new();
     for (index, (name, archetype, tier)) in PARTNERS.iter().enumerate() {
@@ -415,6 +416,7 @@ pub async fn build(store: Arc<dyn Store>, now: Timestamp) -> Result<Logins> {
         }
     }
     app.clicks.flush().await;
+    today(&app, ws, program.id).await?;
 
     let (api_key, _) = auth::create_api_key(&app, ws, None, "demo").await?;
     Ok(Logins {
@@ -515,4 +517,134 @@ fn slug(name: &str) -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// The program's public page and application form (`/join/acme`), its groups (one per
+/// archetype), scorecard and rules, and the partner library.
+async fn recruiting(
+    app: &App,
+    ws: WorkspaceId,
+    program_id: tributary_core::ProgramId,
+) -> Result<()> {
+    let lifecycle: tributary_core::lifecycle::ProgramLifecycle = serde_json::from_value(json!({
+        "headline": "Grow with Acme Analytics",
+        "value_proposition": "Earn **20% of every plan** your customers buy, for their first year, plus tier bonuses. Resellers, creators, consultants and integrations welcome.",
+        "questions": [
+            {"id": "audience_size", "label": "How many people do you reach each month?", "kind": "number", "required": true},
+            {"id": "channel", "label": "Your main channel", "kind": "choice", "choices": ["Blog", "YouTube", "Newsletter", "Clients", "Marketplace"], "required": true},
+            {"id": "plan", "label": "How will you promote Acme?", "kind": "text"}
+        ],
+        "groups": [
+            {"key": "reseller", "name": "Resellers", "archetype": "reseller", "value_proposition": "Margins on every seat you sell."},
+            {"key": "influencer", "name": "Creators", "archetype": "influencer", "value_proposition": "Recurring commission for your audience's sign-ups."},
+            {"key": "consultant", "name": "Consultants", "archetype": "consultant", "value_proposition": "Referral fees for the clients you advise."},
+            {"key": "platform_integration", "name": "Integrations", "archetype": "platform_integration", "value_proposition": "Revenue share for apps built on Acme."}
+        ],
+        "scorecard": [
+            {"label": "Audience", "weight": 60, "measure": "number_steps", "question": "audience_size",
+             "steps": [{"at_least": 1000, "points": 40}, {"at_least": 10000, "points": 80}, {"at_least": 50000, "points": 100}]},
+            {"label": "Website", "weight": 20, "measure": "website"},
+            {"label": "Core markets", "weight": 20, "measure": "country_in", "countries": ["US", "CA", "GB", "DE", "FR"]}
+        ],
+        "rules": [
+            {"decision": "reject", "reason": "Disposable email addresses are not accepted.", "when": [{"email_domain_in": ["mailinator.com"]}]},
+            {"decision": "approve", "reason": "A strong fit: large audience in our core markets.", "when": [{"score_at_least": 85}]},
+            {"decision": "reject", "reason": "We look for partners reaching at least 1,000 people a month.", "when": [{"score_below": 20}]}
+        ],
+        "stage": {"name": "open", "gates": []}
+    }))?;
+    tributary_app::lifecycle::program::configure(app, ws, program_id, "acme", lifecycle, "demo")
+        .await?;
+    use tributary_app::lifecycle::content::{self, NewContent, Upload};
+    let banner = r##"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="120"><rect width="600" height="120" fill="#0b6e4f"/><text x="20" y="55" font-size="28" fill="#fff" font-family="sans-serif">Acme Analytics, recommended by {{partner_name}}</text><text x="20" y="95" font-size="18" fill="#d8f3dc" font-family="sans-serif">{{link}}</text></svg>"##;
+    let items = [
+        NewContent {
+            kind: "asset".into(),
+            title: "Co-branded banner (600×120)".into(),
+            body: "Carries your name and your link.".into(),
+            file: Some(Upload {
+                file_name: "acme-banner.svg".into(),
+                content_type: "image/svg+xml".into(),
+                bytes: banner.as_bytes().to_vec(),
+            }),
+            ..Default::default()
+        },
+        NewContent {
+            kind: "template".into(),
+            title: "Launch post".into(),
+            body: "I switched our reporting to Acme Analytics and it paid for itself in a month. Try it: {{link}}".into(),
+            channel: Some("social".into()),
+            persona: Some("creator".into()),
+            ..Default::default()
+        },
+        NewContent {
+            kind: "template".into(),
+            title: "Client introduction email".into(),
+            body: "Hello,\n\nAs promised, here is the analytics tool I mentioned: {{link}}\n\nBest,\n{{partner_name}}".into(),
+            channel: Some("email".into()),
+            persona: Some("consultant".into()),
+            ..Default::default()
+        },
+        NewContent {
+            kind: "training".into(),
+            title: "Acme in five minutes".into(),
+            body: "# Acme in five minutes\n\n* Dashboards for product teams\n* Priced per seat\n* 14-day trial\n\nWhen you are done, mark this module finished.".into(),
+            ..Default::default()
+        },
+    ];
+    for item in items {
+        content::create(app, ws, program_id, item, "demo").await?;
+    }
+    Ok(())
+}
+
+/// What the last day adds: applications waiting for review, terms every partner is asked to
+/// accept, and an announcement.
+async fn today(app: &App, ws: WorkspaceId, program_id: tributary_core::ProgramId) -> Result<()> {
+    for (name, email, audience, country) in [
+        ("Orbit Media", "hello@orbit.example", "8000", "US"),
+        ("Kai Learns Data", "kai@creator.example", "3500", "GB"),
+        ("Tiny List", "tiny@list.example", "150", "BR"),
+    ] {
+        let fields = [
+            ("name", name),
+            ("email", email),
+            ("group", "influencer"),
+            ("audience_size", audience),
+            ("channel", "Newsletter"),
+            ("country", country),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        tributary_app::lifecycle::applications::apply(app, "acme", &fields, None).await?;
+    }
+    tributary_app::lifecycle::terms::publish(
+        app,
+        ws,
+        program_id,
+        tributary_app::lifecycle::terms::NewTerms {
+            body_markdown: "# Acme partner terms\n\n1. Promote Acme honestly; no bidding on our brand.\n2. Commissions are held 14 days, then approved.\n3. Either side may end the partnership at any time.".into(),
+            payout_schedule: "Monthly, once your approved balance reaches $50".into(),
+            termination_policy: "keep".into(),
+            grace_days: Some(14),
+        },
+        "demo",
+    )
+    .await?;
+    tributary_app::lifecycle::content::create(
+        app,
+        ws,
+        program_id,
+        tributary_app::lifecycle::content::NewContent {
+            kind: "announcement".into(),
+            title: "New: co-branded banners".into(),
+            body: "Download a banner with your name and link from the Library.".into(),
+            ..Default::default()
+        },
+        "demo",
+    )
+    .await?;
+    jobs::run_due(app).await?;
+    Ok(())
 }
