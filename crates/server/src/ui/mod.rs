@@ -13,6 +13,7 @@ mod markdown;
 mod page;
 mod portal;
 mod portal_attribution;
+mod portal_lifecycle;
 mod portal_postbacks;
 mod session;
 
@@ -27,7 +28,9 @@ use tributary_app::App;
 /// Pages that take a larger body than the rest (file uploads); mounted outside the
 /// general body limit, each with its own.
 pub fn upload_router() -> Router<App> {
-    admin::upload_router().layer(middleware::map_response(security_headers))
+    admin::upload_router()
+        .merge(portal_lifecycle::upload_router())
+        .layer(middleware::map_response(security_headers))
 }
 
 pub fn router() -> Router<App> {

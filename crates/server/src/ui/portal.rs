@@ -30,14 +30,18 @@ pub fn router() -> Router<App> {
         .route("/portal/commissions/{id}", get(commission))
         .merge(super::portal_attribution::router())
         .merge(super::portal_postbacks::router())
+        .merge(super::portal_lifecycle::router())
         .route("/portal/{*rest}", get(not_found))
 }
 
-const NAV: [(&str, &str); 4] = [
+const NAV: [(&str, &str); 7] = [
     ("/portal", "Dashboard"),
+    ("/portal/programs", "Programs"),
     ("/portal/customers", "Customers"),
     ("/portal/deals", "Deals"),
+    ("/portal/library", "Library"),
     ("/portal/postbacks", "Postbacks"),
+    ("/portal/profile", "Profile"),
 ];
 
 fn layout(title: &str, partner: &PartnerSession) -> Layout {
@@ -105,6 +109,7 @@ struct LinkRow {
 struct HomePage {
     layout: Layout,
     partner_name: String,
+    actions: Vec<super::portal_lifecycle::ActionNotice>,
     perks: Vec<tributary_app::plans::Perks>,
     balances: Vec<BalanceRow>,
     links: Vec<LinkRow>,
@@ -133,6 +138,7 @@ async fn home_page(
 ) -> Result<Response, UiError> {
     let workspace_id = partner.session.workspace_id;
     let partner_id = partner.partner.id;
+    let actions = super::portal_lifecycle::action_notices(app, partner).await?;
     let mut tx = app.store.read().await?;
     let balances = tx
         .partner_balances(workspace_id, partner_id)
@@ -190,6 +196,7 @@ async fn home_page(
     let page = HomePage {
         layout: layout("Dashboard", partner),
         partner_name: partner.partner.name.clone(),
+        actions,
         perks,
         balances,
         links,
