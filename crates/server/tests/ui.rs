@@ -1261,26 +1261,111 @@ async fn portal_routes_never_show_or_change_another_partners_data() {
         .await
         .expect("query")
         .expect("Bob's customer");
+    // A program only Bob is in, with terms, a banner and a training module.
+    let bobs_program = admin::create_program(
+        &test.app,
+        test.workspace_id,
+        NewProgram {
+            name: "Bob's private program".into(),
+            destination_url: "https://acme.example/bob".into(),
+            currency: None,
+            window_days: None,
+            hold_days: None,
+            min_payout_minor: None,
+            lead_flat_minor: Some(100),
+            sale_percent_bp: None,
+            plan: None,
+            attribution: None,
+        },
+    )
+    .await
+    .expect("Bob's program");
+    admin::enroll(&test.app, test.workspace_id, bobs_program.id, test.b.id)
+        .await
+        .expect("Bob enrolled");
+    tributary_app::lifecycle::terms::publish(
+        &test.app,
+        test.workspace_id,
+        bobs_program.id,
+        tributary_app::lifecycle::terms::NewTerms {
+            body_markdown: "bob-terms-text".into(),
+            payout_schedule: "Monthly".into(),
+            termination_policy: "keep".into(),
+            grace_days: None,
+        },
+        "user:test",
+    )
+    .await
+    .expect("terms");
+    use tributary_app::lifecycle::content::{self, NewContent, Upload};
+    let bobs_banner = content::create(
+        &test.app,
+        test.workspace_id,
+        bobs_program.id,
+        NewContent {
+            kind: "asset".into(),
+            title: "bob-banner-title".into(),
+            file: Some(Upload {
+                file_name: "b.svg".into(),
+                content_type: "image/svg+xml".into(),
+                bytes: b"<svg>{{partner_name}}</svg>".to_vec(),
+            }),
+            ..Default::default()
+        },
+        "user:test",
+    )
+    .await
+    .expect("banner");
+    let bobs_module = content::create(
+        &test.app,
+        test.workspace_id,
+        bobs_program.id,
+        NewContent {
+            kind: "training".into(),
+            title: "bob-module-title".into(),
+            body: "bob-module-text".into(),
+            ..Default::default()
+        },
+        "user:test",
+    )
+    .await
+    .expect("module");
     let ada = test.signed_in("/portal/login", PARTNER_A_EMAIL).await;
     let (_, home) = test.page(&ada, "/portal").await;
     let csrf = csrf_token(&home);
     for path in [
         format!("/portal/commissions/{}", test.b.commission_id),
         format!("/portal/customers/{}", bob_customer.id),
+        format!("/portal/terms/{}", bobs_program.id),
+        format!("/portal/library/{}/download", bobs_banner.id),
+        format!("/portal/training/{}", bobs_module.id),
     ] {
         let (status, html) = test.page(&ada, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-        assert!(!html.contains("customer-of-bob-link"), "{path}: {html}");
+        for bobs in ["customer-of-bob-link", "bob-terms-text", "bob-module-text"] {
+            assert!(!html.contains(bobs), "{path} shows {bobs}: {html}");
+        }
     }
     for path in [
         "/portal",
         "/portal/customers",
         "/portal/deals",
         "/portal/postbacks",
+        "/portal/programs",
+        "/portal/library",
+        "/portal/profile",
     ] {
         let (status, html) = test.page(&ada, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        for bobs in ["customer-of-bob-link", "bob-link", "hooks.bob.example"] {
+        for bobs in [
+            "customer-of-bob-link",
+            "bob-link",
+            "hooks.bob.example",
+            "Bob&#39;s private program",
+            "Bob's private program",
+            "bob-banner-title",
+            "bob-module-title",
+        ] {
             assert!(!html.contains(bobs), "{path} shows {bobs}: {html}");
         }
     }
@@ -1303,5 +1388,42 @@ async fn portal_routes_never_show_or_change_another_partners_data() {
     assert!(
         still[0].disabled_at.is_none(),
         "Bob's postback is untouched"
+    );
+    // Writes through Bob's program's ids change nothing.
+    for path in [
+        format!("/portal/terms/{}", bobs_program.id),
+        format!("/portal/training/{}/complete", bobs_module.id),
+    ] {
+        let answer = ada
+            .post(test.url(&path))
+            .form(&[("csrf_token", csrf.as_str()), ("version", "1")])
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let mut tx = test.app.store.read().await.expect("read");
+    assert!(
+        tx.terms_acceptances(bobs_program.id, None)
+            .await
+            .expect("read")
+            .is_empty(),
+        "no acceptance was recorded"
+    );
+    assert!(
+        tx.training_completions(bobs_program.id, test.a.id)
+            .await
+            .expect("read")
+            .is_empty(),
+        "no completion was recorded"
+    );
+    assert_eq!(
+        tx.content(test.workspace_id, bobs_banner.id)
+            .await
+            .expect("read")
+            .expect("banner")
+            .downloads,
+        0,
+        "no download was counted"
     );
 }
