@@ -11,6 +11,7 @@ pub mod form;
 pub mod merge;
 pub mod stage;
 pub mod terms;
+pub mod tiers;
 pub mod vetting;
 
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,8 @@ pub struct ProgramLifecycle {
     pub stop_earning_without_terms: bool,
     /// The onboarding checklist's steps, in order (keys of [`CHECKLIST_STEPS`]).
     pub checklist: Vec<String>,
+    /// Tiers by measured performance, reviewed on a schedule.
+    pub tiers: tiers::TierLadder,
 }
 
 /// Every onboarding step a checklist may hold, in their default order.
@@ -91,6 +94,7 @@ impl Default for ProgramLifecycle {
                 .iter()
                 .map(|step| step.to_string())
                 .collect(),
+            tiers: tiers::TierLadder::default(),
         }
     }
 }
@@ -223,6 +227,7 @@ impl ProgramLifecycle {
                 ));
             }
         }
+        self.tiers.validate()?;
         self.stage.validate()
     }
 
