@@ -168,6 +168,13 @@ async fn run_one(app: &App, job: &Job) -> AppResult<bool> {
                 .ok_or(AppError::NotFound("customer"))?;
             converge_later(tx.as_mut(), &program, &customer, now).await?;
         }
+        crate::lifecycle::tiers::JOB_REVIEW_TIERS => {
+            let program = tx
+                .program(job.workspace_id, ProgramId(parsed("program_id")?))
+                .await?
+                .ok_or(AppError::NotFound("program"))?;
+            crate::lifecycle::tiers::review(tx.as_mut(), &app.mail, &program, now).await?;
+        }
         other => return Err(AppError::Internal(format!("unknown job kind {other}"))),
     }
     tx.finish_job(job.id, now).await?;

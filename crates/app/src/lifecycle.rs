@@ -14,6 +14,7 @@ pub mod profile;
 pub mod program;
 pub mod standing;
 pub mod terms;
+pub mod tiers;
 
 use crate::{AppError, AppResult, new_uuid};
 use serde_json::json;

@@ -469,6 +469,115 @@ async fn new_terms_not_accepted_in_time_pause_earning_until_accepted(backend: Ba
     assert_eq!(w.unbalanced().await, 0);
 }
 
+async fn tiers_follow_measured_performance_and_the_leaderboard_shows_opted_in_names(
+    backend: Backend,
+) {
+    use tributary_app::lifecycle::{profile, program, tiers};
+    let w = world(backend).await;
+    let lifecycle = serde_json::from_value(json!({
+        "tiers": {"tiers": [
+            {"name": "silver"},
+            {"name": "gold", "revenue_minor": 15000, "retained_customers": 1}
+        ], "window_days": 90, "review_every_days": 7},
+        "stage": {"name": "open", "gates": [
+            {"metric": "active_partners", "at_least": 1},
+            {"metric": "roi_percent", "at_least": 300, "window_days": 60},
+            {"metric": "new_customers", "at_least": 5}
+        ]}
+    }))
+    .expect("lifecycle");
+    program::configure(&w.app, w.ws, w.program_id, "tiers", lifecycle, "user:admin")
+        .await
+        .expect("configure");
+    let click = w.click(0);
+    w.sale("in_1", "cus_1", Some(&click), "sale", 20_000).await;
+    jobs::run_due(&w.app).await.expect("review");
+    let tier = |n: usize| {
+        let w = &w;
+        async move {
+            let mut tx = w.app.store.read().await.expect("read");
+            tx.enrollment(w.program_id, w.partner(n))
+                .await
+                .expect("read")
+                .expect("enrolled")
+                .tier
+        }
+    };
+    assert_eq!(tier(0).await.as_deref(), Some("gold"));
+    assert_eq!(tier(1).await.as_deref(), Some("silver"));
+    assert!(
+        w.audit(0).await.contains(&"tier.promoted ".to_string()),
+        "{:?}",
+        w.audit(0).await
+    );
+    let mut tx = w.app.store.read().await.expect("read");
+    let mail = tx
+        .emails(w.ws, Some("p0@w.example"), Page::default())
+        .await
+        .expect("emails");
+    assert!(
+        mail.iter()
+            .any(|e| e.kind == "tier.promoted" && e.subject.contains("gold"))
+    );
+
+    // The leaderboard ranks by net revenue; a name shows only once the partner opts in.
+    let program = tx
+        .program(w.ws, w.program_id)
+        .await
+        .expect("read")
+        .expect("program");
+    let (from, to) = tiers::quarter_of(w.app.now());
+    let board = tiers::leaderboard(tx.as_mut(), &program, from, to)
+        .await
+        .expect("board");
+    assert_eq!(board.len(), 1);
+    assert_eq!(
+        (
+            board[0].rank,
+            board[0].partner_id,
+            board[0].revenue.amount_minor
+        ),
+        (1, w.partner(0), 20_000)
+    );
+    assert_eq!(board[0].shown_as, None);
+    drop(tx);
+    profile::save(
+        &w.app,
+        w.ws,
+        w.partner(0),
+        profile::ProfileInput {
+            display_name: "Top Seller".into(),
+            show_on_leaderboard: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("opt in");
+    let mut tx = w.app.store.read().await.expect("read");
+    let board = tiers::leaderboard(tx.as_mut(), &program, from, to)
+        .await
+        .expect("board");
+    assert_eq!(board[0].shown_as.as_deref(), Some("Top Seller"));
+    drop(tx);
+
+    // The stage's gates: one active partner, revenue 20,000 on 2,000 of commission (1000%),
+    // one new customer of five.
+    let gates = tiers::gate_progress(&w.app, w.ws, w.program_id)
+        .await
+        .expect("gates");
+    let seen: Vec<(Option<i64>, bool)> = gates.iter().map(|g| (g.measured, g.met)).collect();
+    assert_eq!(
+        seen,
+        vec![(Some(1), true), (Some(1000), true), (Some(1), false)]
+    );
+
+    // A quarter later the sale is out of the window: the next review demotes.
+    w.clock.advance_millis(100 * DAY);
+    jobs::run_due(&w.app).await.expect("reviews");
+    assert_eq!(tier(0).await.as_deref(), Some("silver"));
+    assert!(w.audit(0).await.contains(&"tier.demoted ".to_string()));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -492,4 +601,5 @@ on_both_backends!(
     terms_that_keep_leave_pending_money_to_be_approved,
     a_suspension_pays_nothing_while_it_lasts,
     new_terms_not_accepted_in_time_pause_earning_until_accepted,
+    tiers_follow_measured_performance_and_the_leaderboard_shows_opted_in_names,
 );

@@ -371,6 +371,29 @@ pub trait Tx: Send {
         program_id: ProgramId,
         partner_id: PartnerId,
     ) -> Result<PartnerFirsts>;
+    /// A partner's performance in a program over `[from, to)`.
+    async fn partner_performance(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<PartnerPerformance>;
+    /// A program's partners by revenue over `[from, to)`, highest first.
+    async fn program_leaders(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LeaderRow>>;
+    /// A program's totals over `[from, to)`.
+    async fn program_measures(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<ProgramMeasures>;
 
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;

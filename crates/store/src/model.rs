@@ -734,3 +734,35 @@ pub struct PartnerFirsts {
     /// When their first customer was credited to them.
     pub first_referral_at: Option<Timestamp>,
 }
+
+/// One partner's performance in a program over a span (tiers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerPerformance {
+    /// Sales and renewals less refunds and chargebacks of their customers.
+    pub revenue_minor: i64,
+    /// Customers with a sale or renewal in the span.
+    pub retained_customers: i64,
+    /// Customers first credited to them in the span.
+    pub new_customers: i64,
+    /// Clicks on their links less bot clicks, over the span's days.
+    pub human_clicks: i64,
+}
+
+/// A partner's revenue in a program over a span (leaderboards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderRow {
+    pub partner_id: PartnerId,
+    pub revenue_minor: i64,
+    pub customers: i64,
+}
+
+/// A program's totals over a span (stage gates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramMeasures {
+    pub revenue_minor: i64,
+    /// Commissions posted (net of clawbacks) in the span.
+    pub commission_minor: i64,
+    /// Partners with a credited event in the span.
+    pub active_partners: i64,
+    pub new_customers: i64,
+}

@@ -66,6 +66,9 @@ pub async fn configure(
         updated_at: now,
     };
     tx.put_program_lifecycle(&row).await?;
+    if !row.lifecycle.tiers.tiers.is_empty() {
+        super::tiers::schedule_review(tx.as_mut(), workspace_id, program_id, now, now).await?;
+    }
     audit(
         tx.as_mut(),
         workspace_id,

@@ -208,3 +208,117 @@ pub async fn partner_firsts(
     .await?;
     Ok(row.unwrap_or_default())
 }
+
+/// Net revenue of events: sales and renewals add, refunds and chargebacks take away.
+const NET_REVENUE: &str = "COALESCE(SUM(CASE WHEN e.kind IN ('sale', 'renewal') THEN e.amount_minor
+    WHEN e.kind IN ('refund', 'chargeback') THEN -e.amount_minor ELSE 0 END), 0)::BIGINT";
+
+pub async fn partner_performance(
+    db: &Db,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<PartnerPerformance> {
+    let sql = format!(
+        "SELECT
+            (SELECT {NET_REVENUE} FROM events e JOIN customers c ON c.id = e.customer_id
+              WHERE e.partner_id = $1 AND c.program_id = $2 AND e.occurred_at >= $3 AND e.occurred_at < $4) AS revenue,
+            (SELECT COUNT(DISTINCT e.customer_id) FROM events e JOIN customers c ON c.id = e.customer_id
+              WHERE e.partner_id = $1 AND c.program_id = $2 AND e.occurred_at >= $3 AND e.occurred_at < $4
+              AND e.kind IN ('sale', 'renewal')) AS retained,
+            (SELECT COUNT(*) FROM customers WHERE partner_id = $1 AND program_id = $2
+              AND bound_at >= $3 AND bound_at < $4) AS new_customers,
+            (SELECT COALESCE(SUM(d.clicks - d.bot_clicks), 0)::BIGINT FROM link_daily d JOIN links l ON l.id = d.link_id
+              WHERE l.partner_id = $1 AND l.program_id = $2 AND d.day >= $5 AND d.day < $6) AS clicks"
+    );
+    let row = optional(
+        db,
+        &sql,
+        &[
+            &partner_id.as_uuid(),
+            &program_id.as_uuid(),
+            &from.millis(),
+            &to.millis(),
+            &from.epoch_day(),
+            &to.epoch_day(),
+        ],
+        |row| {
+            Ok(PartnerPerformance {
+                revenue_minor: rows::get(row, "revenue")?,
+                retained_customers: rows::get(row, "retained")?,
+                new_customers: rows::get(row, "new_customers")?,
+                human_clicks: rows::get(row, "clicks")?,
+            })
+        },
+    )
+    .await?;
+    Ok(row.unwrap_or_default())
+}
+
+pub async fn program_leaders(
+    db: &Db,
+    program_id: ProgramId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: u32,
+) -> Result<Vec<LeaderRow>> {
+    let sql = format!(
+        "SELECT e.partner_id, {NET_REVENUE} AS revenue_minor,
+            COUNT(DISTINCT CASE WHEN e.kind IN ('sale', 'renewal') THEN e.customer_id END) AS customers
+         FROM events e JOIN customers c ON c.id = e.customer_id
+         WHERE c.program_id = $1 AND e.partner_id IS NOT NULL AND e.occurred_at >= $2 AND e.occurred_at < $3
+         GROUP BY e.partner_id ORDER BY revenue_minor DESC, e.partner_id LIMIT $4"
+    );
+    all(
+        db,
+        &sql,
+        &[
+            &program_id.as_uuid(),
+            &from.millis(),
+            &to.millis(),
+            &i64::from(limit.min(1_000)),
+        ],
+        |row| {
+            Ok(LeaderRow {
+                partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+                revenue_minor: rows::get(row, "revenue_minor")?,
+                customers: rows::get(row, "customers")?,
+            })
+        },
+    )
+    .await
+}
+
+pub async fn program_measures(
+    db: &Db,
+    program_id: ProgramId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<ProgramMeasures> {
+    let sql = format!(
+        "SELECT
+            (SELECT {NET_REVENUE} FROM events e JOIN customers c ON c.id = e.customer_id
+              WHERE c.program_id = $1 AND e.partner_id IS NOT NULL AND e.occurred_at >= $2 AND e.occurred_at < $3) AS revenue,
+            (SELECT COUNT(DISTINCT e.partner_id) FROM events e JOIN customers c ON c.id = e.customer_id
+              WHERE c.program_id = $1 AND e.partner_id IS NOT NULL AND e.occurred_at >= $2 AND e.occurred_at < $3) AS partners,
+            (SELECT COALESCE(SUM(amount_minor), 0)::BIGINT FROM commissions
+              WHERE program_id = $1 AND created_at >= $2 AND created_at < $3) AS commission,
+            (SELECT COUNT(*) FROM customers WHERE program_id = $1 AND bound_at >= $2 AND bound_at < $3) AS new_customers"
+    );
+    let row = optional(
+        db,
+        &sql,
+        &[&program_id.as_uuid(), &from.millis(), &to.millis()],
+        |row| {
+            Ok(ProgramMeasures {
+                revenue_minor: rows::get(row, "revenue")?,
+                commission_minor: rows::get(row, "commission")?,
+                active_partners: rows::get(row, "partners")?,
+                new_customers: rows::get(row, "new_customers")?,
+            })
+        },
+    )
+    .await?;
+    Ok(row.unwrap_or_default())
+}

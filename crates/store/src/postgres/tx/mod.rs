@@ -657,6 +657,35 @@ impl Tx for PgTx {
         content::partner_firsts(self.db(), program_id, partner_id).await
     }
 
+    async fn partner_performance(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<PartnerPerformance> {
+        content::partner_performance(self.db(), program_id, partner_id, from, to).await
+    }
+
+    async fn program_leaders(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LeaderRow>> {
+        content::program_leaders(self.db(), program_id, from, to, limit).await
+    }
+
+    async fn program_measures(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<ProgramMeasures> {
+        content::program_measures(self.db(), program_id, from, to).await
+    }
+
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
         postbacks::insert_postback(self.db(), postback).await
     }

@@ -205,3 +205,115 @@ pub fn partner_firsts(
         .map(Timestamp::from_millis),
     })
 }
+
+/// Net revenue of events: sales and renewals add, refunds and chargebacks take away.
+const NET_REVENUE: &str = "COALESCE(SUM(CASE WHEN e.kind IN ('sale', 'renewal') THEN e.amount_minor
+    WHEN e.kind IN ('refund', 'chargeback') THEN -e.amount_minor ELSE 0 END), 0)";
+
+pub fn partner_performance(
+    db: &Connection,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<PartnerPerformance> {
+    let (program, partner) = (program_id.to_string(), partner_id.to_string());
+    let (revenue_minor, retained_customers): (i64, i64) = db
+        .prepare_cached(&format!(
+            "SELECT {NET_REVENUE}, COUNT(DISTINCT CASE WHEN e.kind IN ('sale', 'renewal') THEN e.customer_id END)
+             FROM events e JOIN customers c ON c.id = e.customer_id
+             WHERE e.partner_id = ? AND c.program_id = ? AND e.occurred_at >= ? AND e.occurred_at < ?"
+        ))?
+        .query_row(params![partner, program, from.millis(), to.millis()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let new_customers: i64 = db
+        .prepare_cached(
+            "SELECT COUNT(*) FROM customers WHERE partner_id = ? AND program_id = ?
+             AND bound_at >= ? AND bound_at < ?",
+        )?
+        .query_row(
+            params![partner, program, from.millis(), to.millis()],
+            |row| row.get(0),
+        )?;
+    let human_clicks: i64 = db
+        .prepare_cached(
+            "SELECT COALESCE(SUM(d.clicks - d.bot_clicks), 0) FROM link_daily d
+             JOIN links l ON l.id = d.link_id
+             WHERE l.partner_id = ? AND l.program_id = ? AND d.day >= ? AND d.day < ?",
+        )?
+        .query_row(
+            params![partner, program, from.epoch_day(), to.epoch_day()],
+            |row| row.get(0),
+        )?;
+    Ok(PartnerPerformance {
+        revenue_minor,
+        retained_customers,
+        new_customers,
+        human_clicks,
+    })
+}
+
+pub fn program_leaders(
+    db: &Connection,
+    program_id: ProgramId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: u32,
+) -> Result<Vec<LeaderRow>> {
+    all(
+        db,
+        &format!(
+            "SELECT e.partner_id, {NET_REVENUE} AS revenue_minor,
+                COUNT(DISTINCT CASE WHEN e.kind IN ('sale', 'renewal') THEN e.customer_id END) AS customers
+             FROM events e JOIN customers c ON c.id = e.customer_id
+             WHERE c.program_id = ? AND e.partner_id IS NOT NULL AND e.occurred_at >= ? AND e.occurred_at < ?
+             GROUP BY e.partner_id ORDER BY revenue_minor DESC, e.partner_id LIMIT ?"
+        ),
+        params![program_id.to_string(), from.millis(), to.millis(), limit.min(1_000)],
+        |row| {
+            Ok(LeaderRow {
+                partner_id: PartnerId(rows::uuid(row, "partner_id")?),
+                revenue_minor: row.get("revenue_minor")?,
+                customers: row.get("customers")?,
+            })
+        },
+    )
+}
+
+pub fn program_measures(
+    db: &Connection,
+    program_id: ProgramId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<ProgramMeasures> {
+    let program = program_id.to_string();
+    let (revenue_minor, active_partners): (i64, i64) = db
+        .prepare_cached(&format!(
+            "SELECT {NET_REVENUE}, COUNT(DISTINCT e.partner_id)
+             FROM events e JOIN customers c ON c.id = e.customer_id
+             WHERE c.program_id = ? AND e.partner_id IS NOT NULL AND e.occurred_at >= ? AND e.occurred_at < ?"
+        ))?
+        .query_row(params![program, from.millis(), to.millis()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let commission_minor: i64 = db
+        .prepare_cached(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM commissions
+             WHERE program_id = ? AND created_at >= ? AND created_at < ?",
+        )?
+        .query_row(params![program, from.millis(), to.millis()], |row| {
+            row.get(0)
+        })?;
+    let new_customers: i64 = db
+        .prepare_cached(
+            "SELECT COUNT(*) FROM customers WHERE program_id = ? AND bound_at >= ? AND bound_at < ?",
+        )?
+        .query_row(params![program, from.millis(), to.millis()], |row| row.get(0))?;
+    Ok(ProgramMeasures {
+        revenue_minor,
+        commission_minor,
+        active_partners,
+        new_customers,
+    })
+}

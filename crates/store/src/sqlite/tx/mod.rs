@@ -449,6 +449,35 @@ impl Tx for SqliteTx {
         content::partner_firsts(self.db(), program_id, partner_id)
     }
 
+    async fn partner_performance(
+        &mut self,
+        program_id: ProgramId,
+        partner_id: PartnerId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<PartnerPerformance> {
+        content::partner_performance(self.db(), program_id, partner_id, from, to)
+    }
+
+    async fn program_leaders(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LeaderRow>> {
+        content::program_leaders(self.db(), program_id, from, to, limit)
+    }
+
+    async fn program_measures(
+        &mut self,
+        program_id: ProgramId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<ProgramMeasures> {
+        content::program_measures(self.db(), program_id, from, to)
+    }
+
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
         postbacks::insert_postback(self.db(), postback)
     }
