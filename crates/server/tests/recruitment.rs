@@ -752,3 +752,109 @@ async fn the_lifecycle_api_configures_decides_invites_and_ends_partnerships() {
     let (status, _) = t.get_as(&partner_key, "/api/v1/emails").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_leaderboard_and_the_public_recognition_page_show_only_opted_in_names() {
+    let t = TestApp::start().await;
+    let program_id = program(&t).await;
+    let admin = admin_client(&t).await;
+    publish(&t, &admin, program_id).await;
+    let mut links = Vec::new();
+    for (n, name) in ["Quiet Quinn", "Loud Lee"].iter().enumerate() {
+        let partner = admin::create_partner(
+            &t.app,
+            t.workspace_id,
+            admin::NewPartner {
+                name: name.to_string(),
+                email: format!("p{n}@x.io"),
+                archetype: None,
+                payout_email: None,
+                password: Some("partner-password".into()),
+            },
+        )
+        .await
+        .expect("partner");
+        admin::enroll(&t.app, t.workspace_id, program_id, partner.id)
+            .await
+            .expect("enroll");
+        links.push(
+            admin::create_link(
+                &t.app,
+                t.workspace_id,
+                admin::NewLink {
+                    program_id,
+                    partner_id: partner.id,
+                    code: Some(format!("lead-{n}")),
+                    destination_url: None,
+                },
+            )
+            .await
+            .expect("link"),
+        );
+    }
+    for (n, link) in links.iter().enumerate() {
+        let click = tributary_app::clicks::click(
+            &t.app,
+            link,
+            tributary_app::clicks::Visit {
+                ip: "192.0.2.9",
+                user_agent: support::BROWSER_UA,
+                referrer: None,
+            },
+        )
+        .click_id;
+        let (status, _, body) = t
+            .event(
+                &format!("sale-{n}"),
+                &json!({"type": "sale", "customer_id": format!("c{n}"), "click_id": click,
+                        "amount_minor": 10_000 * (n as i64 + 1), "currency": "USD", "invoice_id": format!("in{n}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Lee opts in under a display name; Quinn does not.
+    tributary_app::lifecycle::profile::save(
+        &t.app,
+        t.workspace_id,
+        links[1].partner_id,
+        tributary_app::lifecycle::profile::ProfileInput {
+            display_name: "Lee the Loud".into(),
+            show_on_leaderboard: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("opt in");
+
+    let quinn = new_client();
+    let (_, html) = page(&t, &quinn, "/portal/login").await;
+    let answer = quinn
+        .post(t.url("/portal/login"))
+        .form(&[
+            ("email", "p0@x.io"),
+            ("password", "partner-password"),
+            ("csrf_token", csrf_token(&html).as_str()),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (status, html) = page(&t, &quinn, "/portal/leaderboard").await;
+    assert_eq!(status, StatusCode::OK);
+    let lee = html.find("Lee the Loud").expect("Lee opted in");
+    let you = html.find("<strong>You</strong>").expect("Quinn's own row");
+    assert!(lee < you, "Lee (200.00) ranks above Quinn (100.00)");
+    assert_eq!(
+        html.matches("Quiet Quinn").count(),
+        1,
+        "Quinn's name is only in the header, as the one signed in"
+    );
+
+    // The public page names Lee only.
+    let (status, html) = page(&t, &new_client(), "/recognition/creators").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Lee the Loud"));
+    assert!(!html.contains("Quiet Quinn"));
+    let (status, _) = page(&t, &new_client(), "/recognition/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -15,6 +15,7 @@ mod portal;
 mod portal_attribution;
 mod portal_lifecycle;
 mod portal_postbacks;
+mod recognition;
 mod session;
 
 use axum::Router;
@@ -39,6 +40,7 @@ pub fn router() -> Router<App> {
         .merge(assets::router())
         .merge(login::router())
         .merge(join::router())
+        .merge(recognition::router())
         .merge(admin::router())
         .merge(portal::router())
         .layer(middleware::from_fn(htmx_sign_in))

@@ -34,12 +34,13 @@ pub fn router() -> Router<App> {
         .route("/portal/{*rest}", get(not_found))
 }
 
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/portal", "Dashboard"),
     ("/portal/programs", "Programs"),
     ("/portal/customers", "Customers"),
     ("/portal/deals", "Deals"),
     ("/portal/library", "Library"),
+    ("/portal/leaderboard", "Leaderboard"),
     ("/portal/postbacks", "Postbacks"),
     ("/portal/profile", "Profile"),
 ];

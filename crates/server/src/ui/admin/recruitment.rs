@@ -69,7 +69,16 @@ struct SettingsPage {
     error: Option<String>,
     invite_error: Option<String>,
     report: Option<ImportReport>,
+    gates: Vec<GateView>,
     may_write: bool,
+}
+
+struct GateView {
+    metric: &'static str,
+    target: i64,
+    measured: String,
+    window_days: u32,
+    met: bool,
 }
 
 struct Draft {
@@ -108,7 +117,23 @@ async fn settings(
         invite_error: None,
         report: None,
     });
+    drop(tx);
+    let gates = tributary_app::lifecycle::tiers::gate_progress(app, admin.workspace_id(), id)
+        .await?
+        .into_iter()
+        .map(|gate| GateView {
+            metric: gate.gate.metric.as_str(),
+            target: gate.gate.at_least,
+            measured: gate
+                .measured
+                .map(|value| value.to_string())
+                .unwrap_or_else(|| "not measurable yet".into()),
+            window_days: gate.gate.window_days,
+            met: gate.met,
+        })
+        .collect();
     let page = SettingsPage {
+        gates,
         layout: layout(
             &format!("{}: recruitment", program.name),
             admin,
