@@ -394,6 +394,22 @@ pub trait Tx: Send {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<ProgramMeasures>;
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> Result<()>;
+    /// Sets a ticket's status, assignee and update time.
+    async fn update_ticket(&mut self, ticket: &Ticket) -> Result<()>;
+    async fn ticket(&mut self, workspace_id: WorkspaceId, id: uuid::Uuid)
+    -> Result<Option<Ticket>>;
+    /// A workspace's tickets (one partner's, one status), most recently updated first.
+    async fn tickets(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        status: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Ticket>>;
+    async fn insert_ticket_message(&mut self, message: &TicketMessage) -> Result<()>;
+    /// A ticket's thread, oldest first (at most 1,000 messages).
+    async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>>;
 
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;

@@ -766,3 +766,32 @@ pub struct ProgramMeasures {
     pub active_partners: i64,
     pub new_customers: i64,
 }
+
+/// A support ticket a partner opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub partner_id: PartnerId,
+    pub subject: String,
+    /// `open` (waiting for the business), `answered` (waiting for the partner), `closed`.
+    pub status: String,
+    pub assignee_id: Option<UserId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One message of a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketMessage {
+    pub id: uuid::Uuid,
+    pub ticket_id: uuid::Uuid,
+    /// `partner:<id>` or `user:<id>`.
+    pub author: String,
+    pub body: String,
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    #[serde(skip)]
+    pub attachment_base64: Option<String>,
+    pub created_at: Timestamp,
+}

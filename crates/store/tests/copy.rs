@@ -664,6 +664,29 @@ async fn populate(store: &dyn Store) -> Fixture {
     })
     .await
     .expect("completion");
+    let ticket = Ticket {
+        id: id(),
+        workspace_id: workspace.id,
+        partner_id: partner.id,
+        subject: "Where is my payout?".into(),
+        status: "answered".into(),
+        assignee_id: Some(user.id),
+        created_at: sale_at,
+        updated_at: sale_at,
+    };
+    tx.insert_ticket(&ticket).await.expect("ticket");
+    tx.insert_ticket_message(&TicketMessage {
+        id: id(),
+        ticket_id: ticket.id,
+        author: format!("partner:{}", partner.id),
+        body: "It is late — 3 days".into(),
+        attachment_name: Some("invoice.pdf".into()),
+        attachment_type: Some("application/pdf".into()),
+        attachment_base64: Some("JVBERi0=".into()),
+        created_at: sale_at,
+    })
+    .await
+    .expect("message");
     tx.commit().await.expect("commit facts");
 
     let customer = Customer {
@@ -741,6 +764,7 @@ struct Snapshot {
     contents: Vec<ProgramContent>,
     completions: Vec<TrainingCompletion>,
     firsts: PartnerFirsts,
+    tickets: Vec<Ticket>,
 }
 
 async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
@@ -892,6 +916,10 @@ async fn snapshot(store: &dyn Store, fixture: &Fixture) -> Snapshot {
             .partner_firsts(fixture.program.id, fixture.partner.id)
             .await
             .expect("firsts"),
+        tickets: tx
+            .tickets(ws, Some(fixture.partner.id), None, page)
+            .await
+            .expect("tickets"),
     }
 }
 
@@ -985,6 +1013,7 @@ async fn every_row_reads_back_the_same_through_both_stores() {
     assert_eq!(from_sqlite.pauses.len(), 1);
     assert_eq!(from_sqlite.forfeits.len(), 1);
     assert_eq!(from_sqlite.contents.len(), 1);
+    assert_eq!(from_sqlite.tickets.len(), 1);
     assert!(
         from_sqlite
             .profile

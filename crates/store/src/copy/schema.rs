@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 /// Every table the copy moves, parents before children: PostgreSQL checks foreign keys
 /// statement by statement, so a child row must find its parent already inserted.
-pub const TABLES: [&str; 43] = [
+pub const TABLES: [&str; 45] = [
     "workspaces",
     "users",
     "partners",
@@ -54,6 +54,8 @@ pub const TABLES: [&str; 43] = [
     "partner_profiles",
     "program_content",
     "training_completions",
+    "tickets",
+    "ticket_messages",
 ];
 
 /// Tables each database keeps for itself: the target has applied its own migrations.

@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/postgres/0010_partner_content.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_support.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming the migration lock.

@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/sqlite/0009_partner_content.sql"),
     ),
+    (10, include_str!("../../migrations/sqlite/0010_support.sql")),
 ];
 
 /// Applies the migrations not yet recorded. Runs on the writer connection, outside any

@@ -16,6 +16,7 @@ mod ledger;
 mod lifecycle;
 mod postbacks;
 mod programs;
+mod support;
 
 use super::query::{Db, batch, execute};
 use crate::*;
@@ -684,6 +685,40 @@ impl Tx for PgTx {
         to: Timestamp,
     ) -> Result<ProgramMeasures> {
         content::program_measures(self.db(), program_id, from, to).await
+    }
+
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> Result<()> {
+        support::insert_ticket(self.db(), ticket).await
+    }
+
+    async fn update_ticket(&mut self, ticket: &Ticket) -> Result<()> {
+        support::update_ticket(self.db(), ticket).await
+    }
+
+    async fn ticket(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<Option<Ticket>> {
+        support::ticket(self.db(), workspace_id, id).await
+    }
+
+    async fn tickets(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        status: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Ticket>> {
+        support::tickets(self.db(), workspace_id, partner_id, status, page).await
+    }
+
+    async fn insert_ticket_message(&mut self, message: &TicketMessage) -> Result<()> {
+        support::insert_ticket_message(self.db(), message).await
+    }
+
+    async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
+        support::ticket_messages(self.db(), ticket_id).await
     }
 
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {

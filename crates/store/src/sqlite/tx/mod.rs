@@ -14,6 +14,7 @@ mod ledger;
 mod lifecycle;
 mod postbacks;
 mod programs;
+mod support;
 
 use super::connection::blocking;
 use super::pool::{Reader, Writer};
@@ -476,6 +477,40 @@ impl Tx for SqliteTx {
         to: Timestamp,
     ) -> Result<ProgramMeasures> {
         content::program_measures(self.db(), program_id, from, to)
+    }
+
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> Result<()> {
+        support::insert_ticket(self.db(), ticket)
+    }
+
+    async fn update_ticket(&mut self, ticket: &Ticket) -> Result<()> {
+        support::update_ticket(self.db(), ticket)
+    }
+
+    async fn ticket(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> Result<Option<Ticket>> {
+        support::ticket(self.db(), workspace_id, id)
+    }
+
+    async fn tickets(
+        &mut self,
+        workspace_id: WorkspaceId,
+        partner_id: Option<PartnerId>,
+        status: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Ticket>> {
+        support::tickets(self.db(), workspace_id, partner_id, status, page)
+    }
+
+    async fn insert_ticket_message(&mut self, message: &TicketMessage) -> Result<()> {
+        support::insert_ticket_message(self.db(), message)
+    }
+
+    async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
+        support::ticket_messages(self.db(), ticket_id)
     }
 
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()> {
