@@ -13,6 +13,7 @@ pub mod onboarding;
 pub mod profile;
 pub mod program;
 pub mod standing;
+pub mod support;
 pub mod terms;
 pub mod tiers;
 

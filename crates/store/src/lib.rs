@@ -481,6 +481,8 @@ pub trait Tx: Send {
     async fn first_workspace(&mut self) -> Result<Option<Workspace>>;
     async fn insert_user(&mut self, user: &User) -> Result<()>;
     async fn user(&mut self, id: UserId) -> Result<Option<User>>;
+    /// A workspace's users, oldest first (at most 1,000).
+    async fn users(&mut self, workspace_id: WorkspaceId) -> Result<Vec<User>>;
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>>;
     async fn insert_session(&mut self, session: &Session) -> Result<()>;
     async fn session(&mut self, token_hash: &str) -> Result<Option<Session>>;

@@ -135,6 +135,16 @@ pub async fn user(db: &Db, id: UserId) -> Result<Option<User>> {
     optional(db, "SELECT * FROM users WHERE id = $1", &[&id], user_row).await
 }
 
+pub async fn users(db: &Db, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+    super::super::query::all(
+        db,
+        "SELECT * FROM users WHERE workspace_id = $1 ORDER BY created_at, id LIMIT 1000",
+        &[&workspace_id.as_uuid()],
+        user_row,
+    )
+    .await
+}
+
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>> {
     optional(
         db,

@@ -854,6 +854,10 @@ impl Tx for PgTx {
         accounts::user(self.db(), id).await
     }
 
+    async fn users(&mut self, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+        accounts::users(self.db(), workspace_id).await
+    }
+
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
         accounts::user_by_email(self.db(), email).await
     }

@@ -130,6 +130,15 @@ pub fn user(db: &Connection, id: UserId) -> Result<Option<User>> {
     )
 }
 
+pub fn users(db: &Connection, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+    super::super::query::all(
+        db,
+        "SELECT * FROM users WHERE workspace_id = ? ORDER BY created_at, id LIMIT 1000",
+        [workspace_id.to_string()],
+        user_row,
+    )
+}
+
 pub fn user_by_email(db: &Connection, email: &str) -> Result<Option<User>> {
     optional(db, "SELECT * FROM users WHERE email = ?", [email], user_row)
 }

@@ -645,6 +645,10 @@ impl Tx for SqliteTx {
         accounts::user(self.db(), id)
     }
 
+    async fn users(&mut self, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+        accounts::users(self.db(), workspace_id)
+    }
+
     async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
         accounts::user_by_email(self.db(), email)
     }
