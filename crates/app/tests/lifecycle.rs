@@ -4,7 +4,12 @@
 //!   a welcome email (sent through a local fake mail relay) holding a one-time link;
 //! - a rejection is emailed with its reason, and the cool-down refuses a second try until
 //!   it ends; a pilot refuses applications; capacity holds an approval back;
-//! - a CSV of 10,000 invitations with 100 bad rows invites 9,900 and reports the 100 by line.
+//! - a CSV of 10,000 invitations with 100 bad rows invites 9,900 and reports the 100 by line;
+//! - application → vetting → approval → terms → checklist: an applicant approved by a rule
+//!   completes each onboarding step by the fact that proves it (profile, payout, tax form,
+//!   terms accepted, link, click, training, first referral through ingestion), new terms
+//!   undo the terms step until accepted, and the funnel's median time to a first referral;
+//!   assets co-branded at download and templates filled with the partner's link.
 
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -668,7 +673,7 @@ async fn the_checklist_advances_by_the_facts_and_assets_are_co_branded(backend: 
     )
     .await
     .expect("profile");
-    tributary_app::clicks::click(
+    let click_id = tributary_app::clicks::click(
         &w.app,
         &link,
         tributary_app::clicks::Visit {
@@ -676,7 +681,8 @@ async fn the_checklist_advances_by_the_facts_and_assets_are_co_branded(backend: 
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
             referrer: None,
         },
-    );
+    )
+    .click_id;
     w.app.clicks.flush().await;
     content::complete_training(&w.app, w.ws, partner_id, module.id)
         .await
@@ -709,6 +715,52 @@ async fn the_checklist_advances_by_the_facts_and_assets_are_co_branded(backend: 
         .collect();
     assert_eq!(stuck, vec![("first_referral", 1)]);
     assert_eq!(funnel.median_hours_to_first_referral, None);
+
+    // New terms undo the terms step until the partner accepts them.
+    tributary_app::lifecycle::terms::publish(
+        &w.app,
+        w.ws,
+        w.program_id,
+        tributary_app::lifecycle::terms::NewTerms {
+            body_markdown: "# Terms".into(),
+            payout_schedule: "Monthly".into(),
+            termination_policy: "keep".into(),
+            grace_days: None,
+        },
+        "user:admin",
+    )
+    .await
+    .expect("terms");
+    let lists = onboarding::partner_checklists(&w.app, w.ws, &partner().await)
+        .await
+        .expect("checklist");
+    assert!(!done(&lists[0].1).contains(&"terms_accepted"));
+    tributary_app::lifecycle::terms::accept(&w.app, w.ws, w.program_id, partner_id, 1, None)
+        .await
+        .expect("accept");
+    // 30 hours after joining, the partner's click brings a lead: their first referral.
+    w.clock.advance_millis(30 * 3_600_000);
+    let request = tributary_app::ingest::parse_event(
+        &json!({"type": "lead", "customer_id": "cus_first", "click_id": click_id}),
+        w.app.now(),
+    )
+    .expect("event");
+    tributary_app::ingest::ingest(&w.app, w.ws, "lead-first", request)
+        .await
+        .expect("ingest");
+    let lists = onboarding::partner_checklists(&w.app, w.ws, &partner().await)
+        .await
+        .expect("checklist");
+    assert_eq!(
+        lists[0].1.iter().filter(|s| s.done_at.is_none()).count(),
+        0,
+        "every step done"
+    );
+    let funnel = onboarding::funnel(&w.app, w.ws, w.program_id)
+        .await
+        .expect("funnel");
+    assert!(funnel.steps.iter().all(|s| s.stuck == 0 && s.done == 1));
+    assert_eq!(funnel.median_hours_to_first_referral, Some(30));
     // Another partner's download of a creators-only module is "not found".
     let other = admin::create_partner(
         &w.app,
