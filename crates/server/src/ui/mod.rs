@@ -15,6 +15,7 @@ mod portal;
 mod portal_attribution;
 mod portal_lifecycle;
 mod portal_postbacks;
+mod portal_support;
 mod recognition;
 mod session;
 
@@ -31,6 +32,7 @@ use tributary_app::App;
 pub fn upload_router() -> Router<App> {
     admin::upload_router()
         .merge(portal_lifecycle::upload_router())
+        .merge(portal_support::upload_router())
         .layer(middleware::map_response(security_headers))
 }
 
@@ -42,6 +44,7 @@ pub fn router() -> Router<App> {
         .merge(join::router())
         .merge(recognition::router())
         .merge(admin::router())
+        .merge(portal_support::router())
         .merge(portal::router())
         .layer(middleware::from_fn(htmx_sign_in))
         .layer(middleware::map_response(security_headers))

@@ -34,7 +34,7 @@ pub fn router() -> Router<App> {
         .route("/portal/{*rest}", get(not_found))
 }
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/portal", "Dashboard"),
     ("/portal/programs", "Programs"),
     ("/portal/customers", "Customers"),
@@ -43,6 +43,7 @@ const NAV: [(&str, &str); 8] = [
     ("/portal/leaderboard", "Leaderboard"),
     ("/portal/postbacks", "Postbacks"),
     ("/portal/profile", "Profile"),
+    ("/portal/support", "Support"),
 ];
 
 fn layout(title: &str, partner: &PartnerSession) -> Layout {

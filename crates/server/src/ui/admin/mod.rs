@@ -11,10 +11,13 @@ mod payouts;
 mod plans;
 mod programs;
 mod recruitment;
+mod support;
 
 /// The admin routes that take files, mounted outside the general body limit.
 pub fn upload_router() -> Router<App> {
-    recruitment::upload_router().merge(partnering::upload_router())
+    recruitment::upload_router()
+        .merge(partnering::upload_router())
+        .merge(support::upload_router())
 }
 
 use super::page::{Area, Layout, MAX_SELECT_OPTIONS, NavItem, SelectOption, render, short_id};
@@ -45,9 +48,10 @@ pub fn router() -> Router<App> {
         .merge(attribution::router())
         .merge(recruitment::router())
         .merge(partnering::router())
+        .merge(support::router())
 }
 
-const NAV: [(&str, &str); 12] = [
+const NAV: [(&str, &str); 13] = [
     ("/admin", "Overview"),
     ("/admin/programs", "Programs"),
     ("/admin/applications", "Applications"),
@@ -60,6 +64,7 @@ const NAV: [(&str, &str); 12] = [
     ("/admin/commissions", "Commissions"),
     ("/admin/payouts", "Payouts"),
     ("/admin/emails", "Emails"),
+    ("/admin/support", "Support"),
 ];
 
 /// The layout of an admin page; `active` is the menu entry's path.

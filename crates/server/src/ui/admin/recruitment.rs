@@ -437,7 +437,7 @@ async fn queue_page(
     let (list, pager) = paginate(
         list,
         number,
-        &format!("/admin/applications?status={status}"),
+        &format!("/admin/applications?status={status}&"),
     );
     let mut tx = app.store.read().await?;
     let mut directory = Directory::load(tx.as_mut(), admin.workspace_id()).await?;
