@@ -311,6 +311,12 @@ pub trait Tx: Send {
     async fn insert_terms_version(&mut self, terms: &TermsVersion) -> Result<()>;
     /// A program's terms versions, newest first.
     async fn terms_versions(&mut self, program_id: ProgramId) -> Result<Vec<TermsVersion>>;
+    /// When each of a program's terms versions was published and its grace, without the
+    /// text (every credited event reads this).
+    async fn terms_schedule(
+        &mut self,
+        program_id: ProgramId,
+    ) -> Result<Vec<tributary_core::lifecycle::terms::Published>>;
     /// Records an acceptance; accepting the same version twice keeps the first.
     async fn insert_terms_acceptance(&mut self, acceptance: &TermsAcceptance) -> Result<()>;
     /// A program's acceptances (one partner's, when named), newest first.

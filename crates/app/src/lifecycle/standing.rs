@@ -15,7 +15,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use tributary_core::commission::Source;
 use tributary_core::engine::Pause;
-use tributary_core::lifecycle::terms::{self, Accepted, Published};
+use tributary_core::lifecycle::terms::{self, Accepted};
 use tributary_core::*;
 use tributary_store::{EnrollmentPause, Program, Tx};
 
@@ -45,46 +45,7 @@ impl Standing {
         program_id: ProgramId,
         partner_id: PartnerId,
     ) -> AppResult<Standing> {
-        let mut pauses: Vec<Pause> = tx
-            .enrollment_pauses(program_id, Some(partner_id))
-            .await?
-            .iter()
-            .map(|pause| Pause {
-                from: pause.from_at,
-                until: pause.until_at,
-            })
-            .collect();
-        let versions = tx.terms_versions(program_id).await?;
-        if !versions.is_empty()
-            && lifecycle_of(tx, program_id)
-                .await?
-                .stop_earning_without_terms
-        {
-            let published: Vec<Published> = versions
-                .iter()
-                .map(|terms| Published {
-                    version: terms.version,
-                    published_at: terms.published_at,
-                    grace_days: terms.grace_days,
-                })
-                .collect();
-            let accepted: Vec<Accepted> = tx
-                .terms_acceptances(program_id, Some(partner_id))
-                .await?
-                .iter()
-                .map(|acceptance| Accepted {
-                    version: acceptance.version,
-                    accepted_at: acceptance.accepted_at,
-                })
-                .collect();
-            let joined = tx
-                .enrollment(program_id, partner_id)
-                .await?
-                .map_or(Timestamp::from_millis(0), |enrollment| {
-                    enrollment.created_at
-                });
-            pauses.extend(terms::lapses(&published, &accepted, joined));
-        }
+        let pauses = pauses_of(tx, program_id, partner_id).await?;
         let forfeits = tx
             .partner_forfeits(program_id, partner_id)
             .await?
@@ -106,6 +67,57 @@ impl Standing {
                 .forfeits
                 .contains(&(version, source_text(source), rule_id.to_string()))
     }
+}
+
+/// When a partner did not (or does not) earn in a program: their suspensions and
+/// termination, and their terms lapses. Cheap in the common case (every credited event
+/// asks): the lifecycle document and the enrollment are read only when a lapse is possible.
+pub async fn pauses_of(
+    tx: &mut dyn Tx,
+    program_id: ProgramId,
+    partner_id: PartnerId,
+) -> AppResult<Vec<Pause>> {
+    let mut pauses: Vec<Pause> = tx
+        .enrollment_pauses(program_id, Some(partner_id))
+        .await?
+        .iter()
+        .map(|pause| Pause {
+            from: pause.from_at,
+            until: pause.until_at,
+        })
+        .collect();
+    let published = tx.terms_schedule(program_id).await?;
+    if published.is_empty() {
+        return Ok(pauses);
+    }
+    let accepted: Vec<Accepted> = tx
+        .terms_acceptances(program_id, Some(partner_id))
+        .await?
+        .iter()
+        .map(|acceptance| Accepted {
+            version: acceptance.version,
+            accepted_at: acceptance.accepted_at,
+        })
+        .collect();
+    // Joining later only moves a version's due time later: with no lapse for a partner
+    // who joined at the start of time, there is none for anyone.
+    if terms::lapses(&published, &accepted, Timestamp::from_millis(0)).is_empty() {
+        return Ok(pauses);
+    }
+    if !lifecycle_of(tx, program_id)
+        .await?
+        .stop_earning_without_terms
+    {
+        return Ok(pauses);
+    }
+    let joined = tx
+        .enrollment(program_id, partner_id)
+        .await?
+        .map_or(Timestamp::from_millis(0), |enrollment| {
+            enrollment.created_at
+        });
+    pauses.extend(terms::lapses(&published, &accepted, joined));
+    Ok(pauses)
 }
 
 fn reason_ok(reason: &str) -> AppResult<&str> {

@@ -512,6 +512,26 @@ pub async fn terms_versions(db: &Db, program_id: ProgramId) -> Result<Vec<TermsV
     .await
 }
 
+pub async fn terms_schedule(
+    db: &Db,
+    program_id: ProgramId,
+) -> Result<Vec<tributary_core::lifecycle::terms::Published>> {
+    all(
+        db,
+        "SELECT version, published_at, grace_days FROM terms_versions WHERE program_id = $1
+         ORDER BY version LIMIT 1000",
+        &[&program_id.as_uuid()],
+        |row| {
+            Ok(tributary_core::lifecycle::terms::Published {
+                version: rows::get(row, "version")?,
+                published_at: rows::ts(row, "published_at")?,
+                grace_days: rows::u32_col(row, "grace_days")?,
+            })
+        },
+    )
+    .await
+}
+
 pub async fn insert_terms_acceptance(db: &Db, acceptance: &TermsAcceptance) -> Result<()> {
     execute(
         db,

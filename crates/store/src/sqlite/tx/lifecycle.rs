@@ -483,6 +483,25 @@ pub fn terms_versions(db: &Connection, program_id: ProgramId) -> Result<Vec<Term
     )
 }
 
+pub fn terms_schedule(
+    db: &Connection,
+    program_id: ProgramId,
+) -> Result<Vec<tributary_core::lifecycle::terms::Published>> {
+    all(
+        db,
+        "SELECT version, published_at, grace_days FROM terms_versions WHERE program_id = ?
+         ORDER BY version LIMIT 1000",
+        [program_id.to_string()],
+        |row| {
+            Ok(tributary_core::lifecycle::terms::Published {
+                version: row.get("version")?,
+                published_at: rows::ts(row, "published_at")?,
+                grace_days: rows::u32_col(row, "grace_days")?,
+            })
+        },
+    )
+}
+
 pub fn insert_terms_acceptance(db: &Connection, acceptance: &TermsAcceptance) -> Result<()> {
     execute(
         db,

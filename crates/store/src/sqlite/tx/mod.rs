@@ -353,6 +353,13 @@ impl Tx for SqliteTx {
         lifecycle::terms_versions(self.db(), program_id)
     }
 
+    async fn terms_schedule(
+        &mut self,
+        program_id: ProgramId,
+    ) -> Result<Vec<tributary_core::lifecycle::terms::Published>> {
+        lifecycle::terms_schedule(self.db(), program_id)
+    }
+
     async fn insert_terms_acceptance(&mut self, acceptance: &TermsAcceptance) -> Result<()> {
         lifecycle::insert_terms_acceptance(self.db(), acceptance)
     }
