@@ -107,7 +107,13 @@ pub async fn rollup(
         )
         .await?;
         let segment = Segment::load(tx, program.id, partner_id).await?;
-        let standing = Standing::load(tx, program.id, partner_id).await?;
+        let standing = Standing::load(
+            tx,
+            program.id,
+            partner_id,
+            crate::lifecycle::standing::horizon(now),
+        )
+        .await?;
         let days = earning_days(&days, &standing);
         let existing = tx
             .keyed_commissions(

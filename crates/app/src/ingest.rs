@@ -625,7 +625,8 @@ pub async fn attribute(
     for touch in &touches {
         let key = (touch.program_id, touch.partner_id);
         if !standing.iter().any(|(seen, _)| *seen == key) {
-            let pauses = crate::lifecycle::standing::pauses_of(tx, key.0, key.1).await?;
+            let pauses =
+                crate::lifecycle::standing::pauses_of(tx, key.0, key.1, facts.occurred_at).await?;
             let earning = !tributary_core::engine::Pause::any(&pauses, facts.occurred_at);
             standing.push((key, earning));
         }

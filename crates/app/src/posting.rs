@@ -114,7 +114,13 @@ pub async fn converge_customer(
     let mut existing = tx.customer_commissions(customer.id).await?;
     existing.retain(|commission| commission.partner_id == credit.partner_id);
     let voids = tx.customer_voids(customer.id).await?;
-    let standing = Standing::load(tx, program.id, credit.partner_id).await?;
+    let standing = Standing::load(
+        tx,
+        program.id,
+        credit.partner_id,
+        crate::lifecycle::standing::horizon(now),
+    )
+    .await?;
     let caused = events.iter().find(|event| event.id == caused_by);
     let mut written = Vec::new();
     for window in book.windows(credit.partner_id, segment.group.as_deref()) {
@@ -708,7 +714,15 @@ pub async fn settle_period(
     let mut lines: Vec<(usize, Line)> = Vec::new();
     for partner in partners {
         let segment = Segment::load(tx, program.id, partner).await?;
-        let standing = std::sync::Arc::new(Standing::load(tx, program.id, partner).await?);
+        let standing = std::sync::Arc::new(
+            Standing::load(
+                tx,
+                program.id,
+                partner,
+                crate::lifecycle::standing::horizon(now),
+            )
+            .await?,
+        );
         let windows = book.windows(partner, segment.group.as_deref());
         let Some(window) = windows.iter().find(|w| w.version.id == version.id).copied() else {
             continue;
@@ -874,7 +888,13 @@ pub async fn judge_bonus(
     ) {
         return Ok(false);
     }
-    let standing = Standing::load(tx, program.id, partner_id).await?;
+    let standing = Standing::load(
+        tx,
+        program.id,
+        partner_id,
+        crate::lifecycle::standing::horizon(now),
+    )
+    .await?;
     let customer_ids = tx
         .partner_period_customers(program.id, partner_id, period_start, period_end)
         .await?;

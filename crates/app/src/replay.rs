@@ -315,8 +315,13 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
     }
     for (id, info) in partners.iter_mut() {
         info.partner = tx.partner(request.workspace_id, *id).await?;
-        info.standing =
-            crate::lifecycle::standing::Standing::load(tx.as_mut(), program.id, *id).await?;
+        info.standing = crate::lifecycle::standing::Standing::load(
+            tx.as_mut(),
+            program.id,
+            *id,
+            Timestamp::from_millis(i64::MAX / 2),
+        )
+        .await?;
     }
 
     let ordinal: HashMap<PartnerId, u32> = partners

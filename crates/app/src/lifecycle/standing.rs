@@ -19,6 +19,11 @@ use tributary_core::lifecycle::terms::{self, Accepted};
 use tributary_core::*;
 use tributary_store::{EnrollmentPause, Program, Tx};
 
+/// The horizon for derivations at `now`: events may be reported a little ahead of the clock.
+pub fn horizon(now: Timestamp) -> Timestamp {
+    now.plus_millis(crate::ingest::MAX_FUTURE_SKEW_MILLIS + 60_000)
+}
+
 /// Characters in a conduct decision's reason at most.
 pub const MAX_REASON_LEN: usize = 1_000;
 
@@ -44,8 +49,9 @@ impl Standing {
         tx: &mut dyn Tx,
         program_id: ProgramId,
         partner_id: PartnerId,
+        horizon: Timestamp,
     ) -> AppResult<Standing> {
-        let pauses = pauses_of(tx, program_id, partner_id).await?;
+        let pauses = pauses_of(tx, program_id, partner_id, horizon).await?;
         let forfeits = tx
             .partner_forfeits(program_id, partner_id)
             .await?
@@ -70,12 +76,15 @@ impl Standing {
 }
 
 /// When a partner did not (or does not) earn in a program: their suspensions and
-/// termination, and their terms lapses. Cheap in the common case (every credited event
-/// asks): the lifecycle document and the enrollment are read only when a lapse is possible.
+/// termination, and their terms lapses that start by `horizon` (the latest instant an event
+/// being derived can have; no later lapse can touch one). Cheap in the common case (every
+/// credited event asks): the lifecycle document and the enrollment are read only when a
+/// lapse is possible by then.
 pub async fn pauses_of(
     tx: &mut dyn Tx,
     program_id: ProgramId,
     partner_id: PartnerId,
+    horizon: Timestamp,
 ) -> AppResult<Vec<Pause>> {
     let mut pauses: Vec<Pause> = tx
         .enrollment_pauses(program_id, Some(partner_id))
@@ -99,9 +108,12 @@ pub async fn pauses_of(
             accepted_at: acceptance.accepted_at,
         })
         .collect();
-    // Joining later only moves a version's due time later: with no lapse for a partner
-    // who joined at the start of time, there is none for anyone.
-    if terms::lapses(&published, &accepted, Timestamp::from_millis(0)).is_empty() {
+    // Joining later only moves a version's due time later: with no lapse by the horizon
+    // for a partner who joined at the start of time, there is none for anyone.
+    if terms::lapses(&published, &accepted, Timestamp::from_millis(0))
+        .iter()
+        .all(|lapse| lapse.from > horizon)
+    {
         return Ok(pauses);
     }
     if !lifecycle_of(tx, program_id)
