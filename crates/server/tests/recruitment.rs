@@ -9,63 +9,12 @@
 
 mod support;
 
-use reqwest::redirect::Policy;
-use reqwest::{Client, StatusCode, header};
+use reqwest::{Client, StatusCode};
 use serde_json::json;
-use support::TestApp;
+use support::{TestApp, admin_client, cookie_client, csrf_token, location, page};
 use tributary_app::admin::{self, NewProgram};
 use tributary_core::ProgramId;
 use tributary_store::Page;
-
-const OWNER_EMAIL: &str = "owner@test.example";
-const OWNER_PASSWORD: &str = "owner-password-1";
-
-fn new_client() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .expect("an HTTP client")
-}
-
-fn csrf_token(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
-    let end = html[start..].find('"').expect("closed");
-    html[start..start + end].to_string()
-}
-
-fn location(answer: &reqwest::Response) -> String {
-    answer
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
-async fn page(t: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
-    let answer = client.get(t.url(path)).send().await.expect("GET");
-    let status = answer.status();
-    (status, answer.text().await.expect("body"))
-}
-
-async fn admin_client(t: &TestApp) -> Client {
-    let client = new_client();
-    let (_, html) = page(t, &client, "/admin/login").await;
-    let answer = client
-        .post(t.url("/admin/login"))
-        .form(&[
-            ("email", OWNER_EMAIL),
-            ("password", OWNER_PASSWORD),
-            ("csrf_token", csrf_token(&html).as_str()),
-        ])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    client
-}
 
 async fn program(t: &TestApp) -> ProgramId {
     admin::create_program(
@@ -168,7 +117,7 @@ async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
     publish(&t, &admin, program_id).await;
 
     // The public page renders the pitch as Markdown, and the script as text.
-    let visitor = new_client();
+    let visitor = cookie_client();
     let (status, html) = page(&t, &visitor, "/join/creators").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<strong>20% recurring</strong>"), "{html}");
@@ -196,7 +145,7 @@ async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
     assert!(html.contains("value=\"ada@x.io\""));
 
     // Without the form's token the post is refused.
-    let forged = new_client()
+    let forged = cookie_client()
         .post(t.url("/join/creators"))
         .form(&[
             ("name", "X"),
@@ -292,7 +241,7 @@ async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
         .find(|line| line.contains("/portal/welcome/"))
         .expect("a link");
     let path = &link[link.find("/portal/welcome/").expect("path")..];
-    let ada = new_client();
+    let ada = cookie_client();
     let (status, html) = page(&t, &ada, path).await;
     assert_eq!(status, StatusCode::OK);
     let answer = ada
@@ -309,7 +258,7 @@ async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
     let (status, _) = page(&t, &ada, "/portal").await;
     assert_eq!(status, StatusCode::OK, "signed in");
     // The link works once.
-    let again = new_client();
+    let again = cookie_client();
     let (_, html) = page(&t, &again, path).await;
     let answer = again
         .post(t.url(path))
@@ -329,7 +278,7 @@ async fn a_flood_from_one_address_is_slowed_down() {
     let program_id = program(&t).await;
     let admin = admin_client(&t).await;
     publish(&t, &admin, program_id).await;
-    let visitor = new_client();
+    let visitor = cookie_client();
     let limit = tributary_app::lifecycle::applications::APPLICATIONS_PER_IP_PER_HOUR as usize;
     for n in 0..limit {
         let email = format!("person{n}@x.io");
@@ -423,7 +372,7 @@ async fn a_csv_upload_invites_and_an_invitation_enrolls() {
         .find(|l| l.contains("/invite/"))
         .expect("a link");
     let path = &link[link.find("/invite/").expect("path")..];
-    let lin = new_client();
+    let lin = cookie_client();
     let (status, html) = page(&t, &lin, path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("lin@x.io"));
@@ -440,7 +389,7 @@ async fn a_csv_upload_invites_and_an_invitation_enrolls() {
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let (status, _) = page(&t, &lin, "/portal").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = page(&t, &new_client(), path).await;
+    let (status, _) = page(&t, &cookie_client(), path).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -466,7 +415,7 @@ async fn a_csv_upload_invites_and_an_invitation_enrolls() {
         .await
         .expect("stage");
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let (status, html) = page(&t, &new_client(), "/join/creators").await;
+    let (status, html) = page(&t, &cookie_client(), "/join/creators").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("by invitation only"));
     assert!(!html.contains("id=\"apply\""));
@@ -643,7 +592,7 @@ async fn the_lifecycle_api_configures_decides_invites_and_ends_partnerships() {
     assert_eq!(body["public_path"], "/join/creators");
 
     // Applications come in through the public page; the API decides them.
-    let visitor = new_client();
+    let visitor = cookie_client();
     apply(
         &t,
         &visitor,
@@ -826,7 +775,7 @@ async fn the_leaderboard_and_the_public_recognition_page_show_only_opted_in_name
     .await
     .expect("opt in");
 
-    let quinn = new_client();
+    let quinn = cookie_client();
     let (_, html) = page(&t, &quinn, "/portal/login").await;
     let answer = quinn
         .post(t.url("/portal/login"))
@@ -851,10 +800,10 @@ async fn the_leaderboard_and_the_public_recognition_page_show_only_opted_in_name
     );
 
     // The public page names Lee only.
-    let (status, html) = page(&t, &new_client(), "/recognition/creators").await;
+    let (status, html) = page(&t, &cookie_client(), "/recognition/creators").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Lee the Loud"));
     assert!(!html.contains("Quiet Quinn"));
-    let (status, _) = page(&t, &new_client(), "/recognition/nobody").await;
+    let (status, _) = page(&t, &cookie_client(), "/recognition/nobody").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

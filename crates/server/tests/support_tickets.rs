@@ -9,53 +9,20 @@
 mod support;
 
 use reqwest::multipart::{Form, Part};
-use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode, header};
-use support::TestApp;
+use support::{OWNER_EMAIL, TestApp, admin_client, cookie_client, csrf_token, location, page};
 use tributary_app::admin::{self, NewPartner, NewProgram};
 use tributary_core::PartnerId;
 use tributary_store::Page;
 
-const OWNER_EMAIL: &str = "owner@test.example";
-const OWNER_PASSWORD: &str = "owner-password-1";
 const ADA_EMAIL: &str = "ada@partners.example";
 const BOB_EMAIL: &str = "bob@partners.example";
 const PASSWORD: &str = "a long partner password";
 const SUBJECT: &str = "Where is my March payout";
 const FILE_BYTES: &[u8] = b"%PDF-1.4\n\x00\x01\x02 binary invoice bytes \xff\xfe\n";
 
-fn new_client() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .expect("an HTTP client")
-}
-
-fn csrf_token(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
-    let end = html[start..].find('"').expect("closed");
-    html[start..start + end].to_string()
-}
-
-fn location(answer: &reqwest::Response) -> String {
-    answer
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
-async fn page(t: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
-    let answer = client.get(t.url(path)).send().await.expect("GET");
-    let status = answer.status();
-    (status, answer.text().await.expect("body"))
-}
-
 async fn sign_in(t: &TestApp, login_path: &str, email: &str, password: &str) -> Client {
-    let client = new_client();
+    let client = cookie_client();
     let (status, html) = page(t, &client, login_path).await;
     assert_eq!(status, StatusCode::OK);
     let answer = client
@@ -175,7 +142,7 @@ async fn a_ticket_goes_from_the_portal_to_the_admin_and_back() {
     partner(&t, "Bob Builder", BOB_EMAIL).await;
     let ada = sign_in(&t, "/portal/login", ADA_EMAIL, PASSWORD).await;
     let bob = sign_in(&t, "/portal/login", BOB_EMAIL, PASSWORD).await;
-    let admin_client = sign_in(&t, "/admin/login", OWNER_EMAIL, OWNER_PASSWORD).await;
+    let admin_client = admin_client(&t).await;
 
     // Ada opens a ticket with a file.
     let (status, html) = page(&t, &ada, "/portal/support").await;

@@ -13,8 +13,10 @@ mod markdown;
 mod page;
 mod portal;
 mod portal_attribution;
-mod portal_lifecycle;
+mod portal_library;
 mod portal_postbacks;
+mod portal_profile;
+mod portal_programs;
 mod portal_support;
 mod recognition;
 mod session;
@@ -31,7 +33,7 @@ use tributary_app::App;
 /// general body limit, each with its own.
 pub fn upload_router() -> Router<App> {
     admin::upload_router()
-        .merge(portal_lifecycle::upload_router())
+        .merge(portal_profile::upload_router())
         .merge(portal_support::upload_router())
         .layer(middleware::map_response(security_headers))
 }
@@ -44,6 +46,9 @@ pub fn router() -> Router<App> {
         .merge(join::router())
         .merge(recognition::router())
         .merge(admin::router())
+        .merge(portal_programs::router())
+        .merge(portal_profile::router())
+        .merge(portal_library::router())
         .merge(portal_support::router())
         .merge(portal::router())
         .layer(middleware::from_fn(htmx_sign_in))

@@ -2,6 +2,7 @@
 //! form feedback, pagination, display formatting and rendering.
 
 use super::assets;
+use super::error::UiError;
 use askama::Template;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
@@ -9,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tributary_app::AppError;
+use tributary_app::lifecycle::content::Download;
 use tributary_core::{Currency, Money, Timestamp};
 use tributary_store::{Page, StoreError};
 
@@ -323,6 +325,47 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
+/// A portal answer: errors as portal pages.
+pub fn portal_answer(result: Result<Response, UiError>) -> Response {
+    result
+        .map_err(|error| error.in_area(Area::Portal))
+        .into_response()
+}
+
+/// A file name safe in a `Content-Disposition` header: `[A-Za-z0-9._-]` only, at most 100
+/// characters, no leading dots; `fallback` when nothing is left.
+pub fn safe_file_name(name: &str, fallback: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(100)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    if cleaned.is_empty() {
+        fallback.into()
+    } else {
+        cleaned.into()
+    }
+}
+
+/// A stored file as a download (never shown inline), named by `safe_file_name` with
+/// `fallback_name`.
+pub fn download_response(file: Download, fallback_name: &str) -> Response {
+    let content_type = HeaderValue::from_str(&file.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        safe_file_name(&file.file_name, fallback_name)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let mut response = (StatusCode::OK, file.bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    // `X-Content-Type-Options: nosniff` is added to every answer (`ui::security_headers`).
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +392,16 @@ mod tests {
             Some("/admin/commissions?state=paid&page=1")
         );
         assert_eq!(pager.next_href, None);
+    }
+
+    #[test]
+    fn safe_file_names_keep_only_safe_characters() {
+        assert_eq!(safe_file_name("banner 1.svg", "download"), "banner1.svg");
+        assert_eq!(safe_file_name("a\"b\r\nc.png", "download"), "abc.png");
+        assert_eq!(safe_file_name("../../etc", "download"), "etc");
+        assert_eq!(safe_file_name("../../etc/passwd", "file"), "etcpasswd");
+        assert_eq!(safe_file_name("\"\"", "download"), "download");
+        assert_eq!(safe_file_name("..", "attachment"), "attachment");
     }
 
     #[test]

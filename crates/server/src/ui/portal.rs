@@ -30,7 +30,6 @@ pub fn router() -> Router<App> {
         .route("/portal/commissions/{id}", get(commission))
         .merge(super::portal_attribution::router())
         .merge(super::portal_postbacks::router())
-        .merge(super::portal_lifecycle::router())
         .route("/portal/{*rest}", get(not_found))
 }
 
@@ -111,7 +110,7 @@ struct LinkRow {
 struct HomePage {
     layout: Layout,
     partner_name: String,
-    actions: Vec<super::portal_lifecycle::ActionNotice>,
+    actions: Vec<super::portal_programs::ActionNotice>,
     perks: Vec<tributary_app::plans::Perks>,
     balances: Vec<BalanceRow>,
     links: Vec<LinkRow>,
@@ -140,7 +139,7 @@ async fn home_page(
 ) -> Result<Response, UiError> {
     let workspace_id = partner.session.workspace_id;
     let partner_id = partner.partner.id;
-    let actions = super::portal_lifecycle::action_notices(app, partner).await?;
+    let actions = super::portal_programs::action_notices(app, partner).await?;
     let mut tx = app.store.read().await?;
     let balances = tx
         .partner_balances(workspace_id, partner_id)

@@ -4,7 +4,8 @@
 
 use super::error::UiError;
 use super::page::{
-    Area, Feedback, Layout, ListQuery, Pager, form_status, paginate, probe, render, see_other, when,
+    self, Feedback, Layout, ListQuery, Pager, form_status, paginate, portal_answer, probe, render,
+    see_other, when,
 };
 use super::portal::layout_at;
 use super::session::PartnerSession;
@@ -13,8 +14,8 @@ use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use tributary_app::lifecycle::content::{Download, Upload};
 use tributary_app::lifecycle::support::{self, Author, MAX_MESSAGE_LEN};
@@ -36,47 +37,21 @@ pub fn upload_router() -> Router<App> {
         .layer(DefaultBodyLimit::max(crate::MAX_UPLOAD_BYTES))
 }
 
-/// A portal answer: errors as portal pages.
-fn answer(result: Result<Response, UiError>) -> Response {
-    result
-        .map_err(|error| error.in_area(Area::Portal))
-        .into_response()
-}
-
 fn ticket_id(id: &str) -> Result<uuid::Uuid, UiError> {
     id.parse().map_err(|_| UiError::not_found("ticket"))
 }
 
-/// A file name safe in a `Content-Disposition` header: `[A-Za-z0-9._-]` only.
+/// What a ticket's attachment is called when nothing of its own name is safe to use.
+const FALLBACK_NAME: &str = "attachment";
+
+/// A ticket attachment's name as shown and downloaded: `page::safe_file_name`.
 pub(super) fn attachment_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.');
-    if cleaned.is_empty() {
-        "attachment".into()
-    } else {
-        cleaned.into()
-    }
+    page::safe_file_name(name, FALLBACK_NAME)
 }
 
-/// A ticket's attachment as a download (never shown inline).
+/// A ticket's attachment as a download (never shown inline): `page::download_response`.
 pub(super) fn download_response(file: Download) -> Response {
-    let content_type = HeaderValue::from_str(&file.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let disposition = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        attachment_name(&file.file_name)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    let mut response = (StatusCode::OK, file.bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, content_type);
-    // `X-Content-Type-Options: nosniff` is added to every answer (`ui::security_headers`).
-    headers.insert(header::CONTENT_DISPOSITION, disposition);
-    response
+    page::download_response(file, FALLBACK_NAME)
 }
 
 /// The fields of a ticket form as submitted: a subject (opening only), a message and a file.
@@ -154,7 +129,7 @@ async fn tickets(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
     let number = ListQuery::from(query).page_number();
-    answer(
+    portal_answer(
         tickets_view(
             &app,
             &partner,
@@ -209,7 +184,7 @@ async fn open(
     partner: PartnerSession,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    answer(open_form(&app, &partner, multipart).await)
+    portal_answer(open_form(&app, &partner, multipart).await)
 }
 
 async fn open_form(
@@ -302,7 +277,7 @@ async fn ticket(
         .await
     }
     .await;
-    answer(result)
+    portal_answer(result)
 }
 
 async fn ticket_view(
@@ -350,7 +325,7 @@ async fn reply(
     Path(id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    answer(reply_form(&app, &partner, &id, multipart).await)
+    portal_answer(reply_form(&app, &partner, &id, multipart).await)
 }
 
 async fn reply_form(
@@ -402,7 +377,7 @@ async fn file(
         Ok(download_response(file))
     }
     .await;
-    answer(result)
+    portal_answer(result)
 }
 
 #[cfg(test)]

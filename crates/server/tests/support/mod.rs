@@ -1,11 +1,13 @@
 //! A `TestApp`: the real server on 127.0.0.1:0 over a fresh SQLite file, with a manual clock,
-//! a workspace and a workspace API key.
+//! a workspace and a workspace API key; and helpers for driving its pages as a browser does
+//! (a cookie-keeping client, the CSRF token of a form, an admin signed in).
 
 #![allow(dead_code)]
 
 pub mod browser;
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode, header};
 use serde_json::Value;
 use std::sync::Arc;
 use tributary_app::App;
@@ -15,6 +17,9 @@ pub use tributary_store::testing::{Backend, TestDatabase};
 
 /// 2026-01-01T00:00:00Z.
 pub const START_MILLIS: i64 = 1_767_225_600_000;
+/// The TestApp's workspace owner, who signs in to the admin area.
+pub const OWNER_EMAIL: &str = "owner@test.example";
+pub const OWNER_PASSWORD: &str = "owner-password-1";
 pub const BROWSER_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
 
 pub struct TestApp {
@@ -39,14 +44,10 @@ impl TestApp {
         let store = database.open().await.expect("open store");
         let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START_MILLIS)));
         let app = App::start(store, clock.clone()).await.expect("start app");
-        let (workspace, _) = tributary_app::admin::create_workspace(
-            &app,
-            "Test Co",
-            "owner@test.example",
-            "owner-password-1",
-        )
-        .await
-        .expect("workspace");
+        let (workspace, _) =
+            tributary_app::admin::create_workspace(&app, "Test Co", OWNER_EMAIL, OWNER_PASSWORD)
+                .await
+                .expect("workspace");
         let (key, _) = tributary_app::auth::create_api_key(&app, workspace.id, None, "test")
             .await
             .expect("api key");
@@ -143,6 +144,59 @@ pub async fn split(response: Response) -> (StatusCode, Value) {
 
 pub fn id(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_string()
+}
+
+/// A client as a browser: it keeps cookies and does not follow redirects.
+pub fn cookie_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+/// The CSRF token of the first form in a page.
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').expect("closed");
+    html[start..start + end].to_string()
+}
+
+/// Where a redirect goes; empty when it is none.
+pub fn location(answer: &Response) -> String {
+    answer
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// GETs a page with `client`: its status and HTML.
+pub async fn page(t: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let answer = client.get(t.url(path)).send().await.expect("GET");
+    let status = answer.status();
+    (status, answer.text().await.expect("body"))
+}
+
+/// A cookie client signed in to the admin area as the TestApp's workspace owner.
+pub async fn admin_client(t: &TestApp) -> Client {
+    let client = cookie_client();
+    let (status, html) = page(t, &client, "/admin/login").await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = client
+        .post(t.url("/admin/login"))
+        .form(&[
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+            ("csrf_token", csrf_token(&html).as_str()),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "admin sign-in");
+    client
 }
 
 /// Runs each named `async fn(Backend)` as two tests, `<name>::sqlite` and
