@@ -120,7 +120,16 @@ pub(crate) async fn admit(
                     .into(),
             ));
         }
+        if enrollment.status == "suspended" {
+            return Err(AppError::Conflict(
+                "this partner is suspended in the program: reinstate them instead".into(),
+            ));
+        }
     }
+    // Counting then inserting must not interleave with another admission (PostgreSQL runs
+    // writers side by side): one admission per program at a time.
+    tx.lock_key("program-capacity", &program.id.to_string())
+        .await?;
     let active = tx.count_enrollments(program.id, &ACTIVE_STATUSES).await?;
     if !lifecycle.stage.has_room(active) {
         return Err(AppError::Conflict(format!(

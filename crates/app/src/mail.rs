@@ -195,3 +195,45 @@ async fn send(relay: &SmtpConfig, email: &Email) -> Result<(), SmtpError> {
     )
     .await
 }
+
+/// Paths whose last segment is a one-time secret (a welcome or invitation token).
+const SECRET_PATHS: [&str; 2] = ["/portal/welcome/", "/invite/"];
+
+/// An email's text as people may read it in the admin and the API: one-time links keep
+/// their path and lose their token, so reading the outbox never lets anyone in as the
+/// recipient. Sending uses the stored text.
+pub fn redacted(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some((at, prefix)) = SECRET_PATHS
+        .iter()
+        .filter_map(|prefix| rest.find(prefix).map(|at| (at, *prefix)))
+        .min_by_key(|(at, _)| *at)
+    {
+        let token_start = at + prefix.len();
+        out.push_str(&rest[..token_start]);
+        let token_len = rest[token_start..]
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(rest.len() - token_start);
+        if token_len > 0 {
+            out.push_str("[one-time token hidden]");
+        }
+        rest = &rest[token_start + token_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_time_tokens_are_hidden_and_the_rest_kept() {
+        let body =
+            "Choose it here:\nhttps://x.example/portal/welcome/abcDEF_123\nor /invite/zz9 now";
+        assert_eq!(
+            super::redacted(body),
+            "Choose it here:\nhttps://x.example/portal/welcome/[one-time token hidden]\nor /invite/[one-time token hidden] now"
+        );
+        assert_eq!(super::redacted("no links"), "no links");
+    }
+}

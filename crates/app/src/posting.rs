@@ -1054,6 +1054,30 @@ pub async fn approve(
     if commission.state != CommissionState::Pending || commission.hold_until > now {
         return Ok(false);
     }
+    // A partner terminated under terms that forfeit pending money forfeits what was posted
+    // after the termination too (a retention reward, a settlement, a late-reported sale of
+    // before it): it is reversed here instead of approved.
+    if let Some(enrollment) = tx
+        .enrollment(commission.program_id, commission.partner_id)
+        .await?
+        && enrollment.status == "terminated"
+        && tx
+            .terms_versions(commission.program_id)
+            .await?
+            .first()
+            .is_some_and(|terms| terms.termination_policy == "forfeit")
+        && let Some(program) = tx.program(workspace_id, commission.program_id).await?
+    {
+        forfeit_pending(
+            tx,
+            &program,
+            commission.partner_id,
+            "forfeited: posted after a termination whose terms forfeit pending commissions",
+            now,
+        )
+        .await?;
+        return Ok(false);
+    }
     // Minimum engagement is the customer's: commissions without one (clicks, bonuses) only
     // wait out their hold.
     if commission.kind == CommissionKind::Earning

@@ -455,6 +455,21 @@ async fn a_pilot_is_by_invitation_and_invitations_enroll(backend: Backend) {
     drop(tx);
     let reused = invitations::accept(&w.app, token, "", "guest password").await;
     assert!(matches!(reused, Err(AppError::NotFound(_))), "{reused:?}");
+
+    // An invitation left to expire can be sent again; a live one cannot.
+    let later = invitations::NewInvitation {
+        email: "late@x.io".into(),
+        ..Default::default()
+    };
+    invitations::invite(&w.app, w.ws, w.program_id, &later, "user:admin")
+        .await
+        .expect("invite");
+    let live = invitations::invite(&w.app, w.ws, w.program_id, &later, "user:admin").await;
+    assert!(matches!(live, Err(AppError::Conflict(_))), "{live:?}");
+    w.clock.advance_millis(31 * DAY);
+    invitations::invite(&w.app, w.ws, w.program_id, &later, "user:admin")
+        .await
+        .expect("renewed after expiry");
 }
 
 async fn a_csv_of_ten_thousand_invites_the_good_and_reports_the_bad(backend: Backend) {

@@ -317,6 +317,24 @@ async fn a_termination_forfeits_pending_money_and_stops_the_links(backend: Backe
     let last = w.balance(0).await;
     assert_eq!((last.approved_minor, last.pending_minor), (1_000, 0));
     assert_eq!(w.unbalanced().await, 0);
+    // A sale of before the termination, reported late, posts pending money; under terms
+    // that forfeit, its approval forfeits it instead.
+    w.post(
+        "late_1",
+        json!({"type": "sale", "customer_id": "cus_1", "amount_minor": 30_000,
+        "currency": "USD", "invoice_id": "in_late", "occurred_at": "2026-01-05T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(w.balance(0).await.pending_minor, 3_000, "posted pending");
+    w.clock.advance_millis(8 * DAY);
+    jobs::run_due(&w.app).await.expect("jobs");
+    let late = w.balance(0).await;
+    assert_eq!(
+        (late.approved_minor, late.pending_minor),
+        (1_000, 0),
+        "forfeited, not approved"
+    );
+    assert_eq!(w.unbalanced().await, 0);
     // Terminating twice is refused; the decision is audited and emailed.
     let again = standing::terminate(
         &w.app,
@@ -398,6 +416,22 @@ async fn a_suspension_pays_nothing_while_it_lasts(backend: Backend) {
     )
     .await;
     assert!(matches!(twice, Err(AppError::Conflict(_))));
+    // An invitation does not slip a suspended partner back in.
+    let invited = tributary_app::lifecycle::invitations::invite(
+        &w.app,
+        w.ws,
+        w.program_id,
+        &tributary_app::lifecycle::invitations::NewInvitation {
+            email: "p0@w.example".into(),
+            ..Default::default()
+        },
+        "user:admin",
+    )
+    .await;
+    assert!(
+        matches!(&invited, Err(AppError::Conflict(m)) if m.contains("suspended")),
+        "{invited:?}"
+    );
     let no_reason =
         standing::reinstate(&w.app, w.ws, w.program_id, w.partner(0), " ", "user:admin").await;
     assert!(matches!(no_reason, Err(AppError::Invalid { .. })));

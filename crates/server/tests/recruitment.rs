@@ -241,6 +241,11 @@ async fn a_visitor_applies_an_admin_approves_and_the_partner_signs_in() {
         .find(|line| line.contains("/portal/welcome/"))
         .expect("a link");
     let path = &link[link.find("/portal/welcome/").expect("path")..];
+    let token = path.trim_start_matches("/portal/welcome/");
+    assert!(
+        !emails.contains(token),
+        "the outbox page never shows a one-time token"
+    );
     let ada = cookie_client();
     let (status, html) = page(&t, &ada, path).await;
     assert_eq!(status, StatusCode::OK);

@@ -272,7 +272,8 @@ pub trait Tx: Send {
     ) -> Result<Option<Application>>;
     /// Decides a pending application; false when it was not pending (decided already).
     async fn decide_application(&mut self, decided: &Application) -> Result<bool>;
-    /// Inserts an invitation; false when the program has one for that email already.
+    /// Inserts an invitation; false when the program has a live or accepted one for that
+    /// email (an expired one is renewed with the new token and expiry).
     async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<bool>;
     async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>>;
     async fn invitations(

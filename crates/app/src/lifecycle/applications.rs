@@ -145,9 +145,14 @@ async fn refuse_repeat(
         }
         _ => match last.partner_id {
             Some(partner_id) => match tx.enrollment(program.id, partner_id).await? {
-                Some(enrollment) if enrollment.status == "approved" => Err(AppError::Conflict(
-                    "this email is already a partner in this program; sign in to the portal".into(),
-                )),
+                Some(enrollment)
+                    if ["approved", "suspended"].contains(&enrollment.status.as_str()) =>
+                {
+                    Err(AppError::Conflict(
+                        "this email is already a partner in this program; sign in to the portal"
+                            .into(),
+                    ))
+                }
                 _ => Ok(()),
             },
             None => Ok(()),

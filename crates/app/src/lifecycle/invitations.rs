@@ -86,9 +86,12 @@ async fn invite_in(
         .find(|partner| partner.workspace_id == program.workspace_id);
     if let Some(partner) = partner
         && let Some(enrollment) = tx.enrollment(program.id, partner.id).await?
-        && enrollment.status == "approved"
+        && ["approved", "suspended"].contains(&enrollment.status.as_str())
     {
-        return Ok(Err("already a partner in this program".into()));
+        return Ok(Err(format!(
+            "already a partner in this program ({})",
+            enrollment.status
+        )));
     }
     let token = crate::auth::random_token(32);
     let invitation = Invitation {

@@ -188,16 +188,31 @@ pub async fn status(
     if status.needs_acceptance()
         && let Some(current) = &status.current
     {
-        let at = due(
+        status.due = Some(due(
             &Published {
                 version: current.version,
                 published_at: current.published_at,
                 grace_days: current.grace_days,
             },
             enrollment.created_at,
-        );
-        status.due = Some(at);
-        status.overdue = app.now() >= at;
+        ));
+        // Overdue on any version, not only the current one: an older one left unaccepted
+        // past its grace pauses earning until a later one is accepted.
+        let published = tx.terms_schedule(program_id).await?;
+        let accepted: Vec<tributary_core::lifecycle::terms::Accepted> = tx
+            .terms_acceptances(program_id, Some(partner_id))
+            .await?
+            .iter()
+            .map(|a| tributary_core::lifecycle::terms::Accepted {
+                version: a.version,
+                accepted_at: a.accepted_at,
+            })
+            .collect();
+        let now = app.now();
+        status.overdue =
+            tributary_core::lifecycle::terms::lapses(&published, &accepted, enrollment.created_at)
+                .iter()
+                .any(|lapse| lapse.contains(now));
     }
     Ok(status)
 }

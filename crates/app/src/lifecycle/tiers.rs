@@ -52,7 +52,22 @@ pub async fn measure(
         .partner_performance(program_id, partner_id, from, now)
         .await?;
     let training_completed = if ladder.tiers.iter().any(|tier| tier.training_completed) {
-        let modules = tx.contents(program_id, Some("training")).await?;
+        // The modules the partner can see: everyone's and their group's.
+        let group = tx
+            .enrollment(program_id, partner_id)
+            .await?
+            .and_then(|enrollment| enrollment.partner_group);
+        let modules: Vec<_> = tx
+            .contents(program_id, Some("training"))
+            .await?
+            .into_iter()
+            .filter(|module| {
+                module
+                    .partner_group
+                    .as_ref()
+                    .is_none_or(|only| group.as_ref() == Some(only))
+            })
+            .collect();
         let done = tx.training_completions(program_id, partner_id).await?;
         modules
             .iter()

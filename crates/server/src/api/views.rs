@@ -172,7 +172,8 @@ pub fn invitation(i: &Invitation) -> Value {
 
 pub fn email(e: &Email) -> Value {
     json!({
-        "id": e.id, "to": e.to_address, "subject": e.subject, "body": e.body, "kind": e.kind,
+        "id": e.id, "to": e.to_address, "subject": e.subject,
+        "body": tributary_app::mail::redacted(&e.body), "kind": e.kind,
         "status": e.status, "attempts": e.attempts, "last_error": e.last_error,
         "created_at": format_time(e.created_at), "sent_at": e.sent_at.map(format_time),
     })

@@ -606,7 +606,7 @@ async fn emails(
             kind: email.kind,
             status: email.status,
             error: email.last_error.unwrap_or_default(),
-            body: email.body,
+            body: tributary_app::mail::redacted(&email.body),
         })
         .collect();
     let page = EmailsPage {

@@ -304,7 +304,11 @@ pub async fn insert_invitation(db: &Db, invitation: &Invitation) -> Result<bool>
         "INSERT INTO invitations (id, workspace_id, program_id, email, name, partner_group,
          token_hash, status, invited_by, created_at, expires_at, accepted_at, partner_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (program_id, email) DO NOTHING",
+         ON CONFLICT (program_id, email) DO UPDATE SET token_hash = excluded.token_hash,
+             name = excluded.name, partner_group = excluded.partner_group,
+             invited_by = excluded.invited_by, created_at = excluded.created_at,
+             expires_at = excluded.expires_at
+         WHERE invitations.status = 'sent' AND invitations.expires_at <= excluded.created_at",
         &[
             &invitation.id.as_uuid(),
             &invitation.workspace_id.as_uuid(),

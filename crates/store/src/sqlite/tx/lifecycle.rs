@@ -288,7 +288,11 @@ pub fn insert_invitation(db: &Connection, invitation: &Invitation) -> Result<boo
         "INSERT INTO invitations (id, workspace_id, program_id, email, name, partner_group,
          token_hash, status, invited_by, created_at, expires_at, accepted_at, partner_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (program_id, email) DO NOTHING",
+         ON CONFLICT (program_id, email) DO UPDATE SET token_hash = excluded.token_hash,
+             name = excluded.name, partner_group = excluded.partner_group,
+             invited_by = excluded.invited_by, created_at = excluded.created_at,
+             expires_at = excluded.expires_at
+         WHERE invitations.status = 'sent' AND invitations.expires_at <= excluded.created_at",
         params![
             invitation.id.to_string(),
             invitation.workspace_id.to_string(),
