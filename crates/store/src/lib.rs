@@ -357,8 +357,8 @@ pub trait Tx: Send {
         workspace_id: WorkspaceId,
         id: uuid::Uuid,
     ) -> Result<Option<ProgramContent>>;
-    /// A program's content of one kind (all kinds when none), newest first, files
-    /// included; at most 500.
+    /// A program's content of one kind (all kinds when none), newest first, without the
+    /// files (`content` reads one with its file); at most 500.
     async fn contents(
         &mut self,
         program_id: ProgramId,
@@ -415,8 +415,14 @@ pub trait Tx: Send {
         page: Page,
     ) -> Result<Vec<Ticket>>;
     async fn insert_ticket_message(&mut self, message: &TicketMessage) -> Result<()>;
-    /// A ticket's thread, oldest first (at most 1,000 messages).
+    /// A ticket's thread, oldest first (at most 1,000 messages), without the attachments'
+    /// bytes (`ticket_message` reads one with its file).
     async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>>;
+    async fn ticket_message(
+        &mut self,
+        ticket_id: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<Option<TicketMessage>>;
 
     // Postbacks (issue 5).
     async fn insert_postback(&mut self, postback: &Postback) -> Result<()>;

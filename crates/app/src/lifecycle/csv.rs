@@ -6,6 +6,8 @@
 pub const MAX_RECORDS: usize = 50_000;
 /// Characters in one field at most.
 pub const MAX_FIELD_LEN: usize = 1_000;
+/// Fields in one record at most.
+pub const MAX_FIELDS: usize = 50;
 
 /// One record and the line it starts on (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,11 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                     }
                     c => field.push(c),
                 }
+                if field.len() > MAX_FIELD_LEN * 4 {
+                    problem
+                        .get_or_insert_with(|| format!("a field over {MAX_FIELD_LEN} characters"));
+                    field.clear();
+                }
                 continue;
             }
             match c {
@@ -61,7 +68,12 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                     problem.get_or_insert_with(|| "a quote inside an unquoted field".into());
                 }
                 ',' => {
-                    fields.push(std::mem::take(&mut field));
+                    if fields.len() < MAX_FIELDS {
+                        fields.push(std::mem::take(&mut field));
+                    } else {
+                        problem.get_or_insert_with(|| format!("more than {MAX_FIELDS} columns"));
+                        field.clear();
+                    }
                     was_quoted = false;
                 }
                 '\r' if chars.peek() == Some(&'\n') => {}
@@ -125,6 +137,12 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert!(records[0].fields.is_err());
         assert_eq!(ok(&records[1]), vec!["b@x.io", "Bo"]);
+        let wide = super::records(&format!("{}\nb@x.io\n", ",".repeat(10_000))).expect("read");
+        assert_eq!(
+            wide[0].fields,
+            Err(format!("more than {MAX_FIELDS} columns"))
+        );
+        assert_eq!(ok(&wide[1]), vec!["b@x.io"]);
         let unclosed = super::records("a@x.io,\"never").expect("read");
         assert_eq!(
             unclosed[0].fields,

@@ -84,6 +84,9 @@ pub async fn open(
     if subject.is_empty() || subject.chars().count() > 200 {
         return Err(AppError::invalid("subject", "1 to 200 characters"));
     }
+    if subject.chars().any(char::is_control) {
+        return Err(AppError::invalid("subject", "one line of text"));
+    }
     let now = app.now();
     let ticket = Ticket {
         id: new_uuid(),
@@ -248,10 +251,11 @@ pub async fn attachment(
     message_id: uuid::Uuid,
     viewer: Author,
 ) -> AppResult<super::content::Download> {
-    let (_, messages) = thread(app, workspace_id, ticket_id, viewer).await?;
-    let found = messages
-        .into_iter()
-        .find(|m| m.id == message_id)
+    let mut tx = app.store.read().await?;
+    visible(tx.as_mut(), workspace_id, ticket_id, viewer).await?;
+    let found = tx
+        .ticket_message(ticket_id, message_id)
+        .await?
         .ok_or(AppError::NotFound("attachment"))?;
     let encoded = found
         .attachment_base64

@@ -234,10 +234,8 @@ impl MessageView {
             id: message.id.to_string(),
             author,
             from_business,
-            attachment: message
-                .attachment_base64
-                .is_some()
-                .then(|| attachment_name(message.attachment_name.as_deref().unwrap_or_default())),
+            // The thread is read without the files' bytes: a name means a file.
+            attachment: message.attachment_name.as_deref().map(attachment_name),
             lines: message.body.lines().map(str::to_string).collect(),
             created_at: when(message.created_at),
         }

@@ -134,7 +134,9 @@ pub async fn contents(
 ) -> Result<Vec<ProgramContent>> {
     all(
         db,
-        "SELECT * FROM program_content WHERE program_id = $1 AND ($2::TEXT IS NULL OR kind = $2)
+        "SELECT id, workspace_id, program_id, partner_group, kind, title, body, persona, channel,
+            file_name, content_type, NULL::TEXT AS file_base64, downloads, created_at
+         FROM program_content WHERE program_id = $1 AND ($2::TEXT IS NULL OR kind = $2)
          ORDER BY created_at DESC, id DESC LIMIT 500",
         &[&program_id.as_uuid(), &kind],
         content_row,

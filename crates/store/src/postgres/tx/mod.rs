@@ -724,6 +724,14 @@ impl Tx for PgTx {
         support::insert_ticket_message(self.db(), message).await
     }
 
+    async fn ticket_message(
+        &mut self,
+        ticket_id: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<Option<TicketMessage>> {
+        support::ticket_message(self.db(), ticket_id, id).await
+    }
+
     async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
         support::ticket_messages(self.db(), ticket_id).await
     }

@@ -123,8 +123,24 @@ pub async fn insert_ticket_message(db: &Db, message: &TicketMessage) -> Result<(
 pub async fn ticket_messages(db: &Db, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
     all(
         db,
-        "SELECT * FROM ticket_messages WHERE ticket_id = $1 ORDER BY created_at, id LIMIT 1000",
+        "SELECT id, ticket_id, author, body, attachment_name, attachment_type,
+            NULL::TEXT AS attachment_base64, created_at
+         FROM ticket_messages WHERE ticket_id = $1 ORDER BY created_at, id LIMIT 1000",
         &[&ticket_id],
+        message_row,
+    )
+    .await
+}
+
+pub async fn ticket_message(
+    db: &Db,
+    ticket_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> Result<Option<TicketMessage>> {
+    optional(
+        db,
+        "SELECT * FROM ticket_messages WHERE ticket_id = $1 AND id = $2",
+        &[&ticket_id, &id],
         message_row,
     )
     .await

@@ -131,7 +131,9 @@ pub fn contents(
 ) -> Result<Vec<ProgramContent>> {
     all(
         db,
-        "SELECT * FROM program_content WHERE program_id = ? AND (? IS NULL OR kind = ?)
+        "SELECT id, workspace_id, program_id, partner_group, kind, title, body, persona, channel,
+            file_name, content_type, NULL AS file_base64, downloads, created_at
+         FROM program_content WHERE program_id = ? AND (? IS NULL OR kind = ?)
          ORDER BY created_at DESC, id DESC LIMIT 500",
         params![program_id.to_string(), kind, kind],
         content_row,

@@ -516,6 +516,14 @@ impl Tx for SqliteTx {
         support::insert_ticket_message(self.db(), message)
     }
 
+    async fn ticket_message(
+        &mut self,
+        ticket_id: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<Option<TicketMessage>> {
+        support::ticket_message(self.db(), ticket_id, id)
+    }
+
     async fn ticket_messages(&mut self, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
         support::ticket_messages(self.db(), ticket_id)
     }

@@ -122,8 +122,23 @@ pub fn insert_ticket_message(db: &Connection, message: &TicketMessage) -> Result
 pub fn ticket_messages(db: &Connection, ticket_id: uuid::Uuid) -> Result<Vec<TicketMessage>> {
     all(
         db,
-        "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY created_at, id LIMIT 1000",
+        "SELECT id, ticket_id, author, body, attachment_name, attachment_type,
+            NULL AS attachment_base64, created_at
+         FROM ticket_messages WHERE ticket_id = ? ORDER BY created_at, id LIMIT 1000",
         [ticket_id.to_string()],
+        message_row,
+    )
+}
+
+pub fn ticket_message(
+    db: &Connection,
+    ticket_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> Result<Option<TicketMessage>> {
+    optional(
+        db,
+        "SELECT * FROM ticket_messages WHERE ticket_id = ? AND id = ?",
+        [ticket_id.to_string(), id.to_string()],
         message_row,
     )
 }
