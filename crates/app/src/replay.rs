@@ -530,6 +530,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                     &buffer,
                     &mut current_side,
                     request.keep_keys,
+                    info.map(|info| &info.standing),
                 );
                 if !acc.engine.plan.bonuses.is_empty() {
                     acc.summaries.push(summary.clone());
@@ -560,6 +561,7 @@ pub async fn replay(store: &dyn Store, request: &ReplayRequest) -> AppResult<Rep
                 &buffer,
                 &mut proposed_side,
                 false,
+                None,
             );
             if !acc.engine.plan.bonuses.is_empty() {
                 acc.summaries.push(summary.clone());
@@ -694,10 +696,21 @@ fn absorb(
     events: &[StoredEvent],
     side: &mut Side,
     keep_keys: bool,
+    // The partner's standing under the current plans: a key they forfeited posts nothing
+    // more, as in the ledger.
+    standing: Option<&crate::lifecycle::standing::Standing>,
 ) {
     for line in lines {
         let rule = &acc.engine.plan.rules[line.rule as usize];
-        let void = voided(acc.engine.plan, events, line, to);
+        let forfeited = match (standing, acc.version) {
+            (Some(standing), Some(version)) => standing.forfeited(
+                version,
+                &tributary_core::commission::Source::Event(line.source_event_id),
+                &rule.id,
+            ),
+            _ => false,
+        };
+        let void = forfeited || voided(acc.engine.plan, events, line, to);
         if acc.keep_all || acc.engine.plan.settled_per_period(rule) {
             acc.kept.push((partner, *line, void));
             continue;

@@ -335,6 +335,24 @@ async fn a_termination_forfeits_pending_money_and_stops_the_links(backend: Backe
         "forfeited, not approved"
     );
     assert_eq!(w.unbalanced().await, 0);
+    // Replay of the current plans agrees with the ledger: what was forfeited costs nothing.
+    let report = tributary_app::replay::replay(
+        w.app.store.as_ref(),
+        &tributary_app::replay::ReplayRequest {
+            workspace_id: w.ws,
+            program_id: w.program_id,
+            proposed: None,
+            from: Timestamp::from_millis(0),
+            to: w.app.now(),
+            keep_keys: false,
+        },
+    )
+    .await
+    .expect("replay");
+    let (zero, one) = (w.balance(0).await, w.balance(1).await);
+    let ledger_net =
+        zero.approved_minor + zero.pending_minor + one.approved_minor + one.pending_minor;
+    assert_eq!(report.current.total_minor, ledger_net);
     // Terminating twice is refused; the decision is audited and emailed.
     let again = standing::terminate(
         &w.app,

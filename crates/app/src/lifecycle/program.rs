@@ -45,8 +45,11 @@ pub async fn configure(
     tx.program(workspace_id, program_id)
         .await?
         .ok_or(AppError::NotFound("program"))?;
+    // A ladder already there has its review chain running (each review schedules the next).
+    let mut had_ladder = false;
     if let Some(stored) = tx.program_lifecycle(program_id).await? {
         lifecycle.stage.name = stored.lifecycle.stage.name;
+        had_ladder = !stored.lifecycle.tiers.tiers.is_empty();
     }
     lifecycle
         .validate()
@@ -66,7 +69,7 @@ pub async fn configure(
         updated_at: now,
     };
     tx.put_program_lifecycle(&row).await?;
-    if !row.lifecycle.tiers.tiers.is_empty() {
+    if !had_ladder && !row.lifecycle.tiers.tiers.is_empty() {
         super::tiers::schedule_review(tx.as_mut(), workspace_id, program_id, now, now).await?;
     }
     audit(
