@@ -381,6 +381,8 @@ async fn main() -> Result<()> {
                 .database
                 .unwrap_or_else(|| "sqlite://tributary.db".into());
             let store = open_store(&url, cli.pg_pool_size).await?;
+            // A database last served by an older binary reads with this one's schema.
+            store.migrate().await.context("migrating the database")?;
             replay_command(store, plan, &from, &to, program, csv).await
         }
         Command::Generate {
