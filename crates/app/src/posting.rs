@@ -1110,7 +1110,6 @@ pub async fn approve(
                     tx,
                     &commission,
                     (customer_id, source_event_id),
-                    &version,
                     &reason,
                     now,
                 )
@@ -1152,7 +1151,6 @@ async fn void_key(
     tx: &mut dyn Tx,
     commission: &CommissionRecord,
     (customer_id, source_event_id): (CustomerId, EventId),
-    version: &PlanVersion,
     reason: &str,
     now: Timestamp,
 ) -> AppResult<()> {
@@ -1179,34 +1177,58 @@ async fn void_key(
                 && c.state == CommissionState::Pending
         })
         .collect();
+    reverse_pending(
+        tx,
+        commission,
+        &pending,
+        Some(source_event_id),
+        (
+            &format!("voided: {reason}"),
+            &format!("voided by the plan's safeguard: {reason}"),
+        ),
+        "clawback_pending",
+        now,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Reverses the pending records of one commission key (pending → expense): marks them
+/// reversed and writes one clawback carrying `template`'s explanation with `summary` and
+/// `note`. Returns the amount reversed, in minor units (0: nothing to reverse).
+#[allow(clippy::too_many_arguments)]
+async fn reverse_pending(
+    tx: &mut dyn Tx,
+    template: &CommissionRecord,
+    pending: &[&CommissionRecord],
+    caused_by: Option<EventId>,
+    (summary, note): (&str, &str),
+    ledger_kind: &str,
+    now: Timestamp,
+) -> AppResult<i64> {
     let pending_minor: i64 = pending.iter().map(|c| c.amount.amount_minor).sum();
     if pending_minor <= 0 {
-        return Ok(());
+        return Ok(0);
     }
-    reverse_all(tx, &pending).await?;
-    let amount = Money::new(-pending_minor, commission.amount.currency);
-    let mut explanation = commission.explanation.clone();
-    explanation.summary = format!("voided: {reason}");
-    explanation
-        .notes
-        .push(format!("voided by the plan's safeguard: {reason}"));
+    let first = template;
+    reverse_all(tx, pending).await?;
+    let amount = Money::new(-pending_minor, first.amount.currency);
+    let mut explanation = first.explanation.clone();
+    explanation.summary = summary.to_string();
+    explanation.notes.push(note.to_string());
     explanation.owed = Money::zero(amount.currency);
     explanation.previously_posted_minor = pending_minor;
     explanation.posted = amount;
-    let program = tx
-        .program(commission.workspace_id, commission.program_id)
-        .await?
-        .ok_or(AppError::NotFound("program"))?;
     let record = CommissionRecord {
         id: CommissionId(new_uuid()),
-        workspace_id: commission.workspace_id,
-        program_id: program.id,
-        partner_id: commission.partner_id,
-        customer_id: Some(customer_id),
-        source: commission.source.clone(),
-        caused_by_event_id: Some(source_event_id),
-        rule_id: commission.rule_id.clone(),
-        plan_version_id: version.id,
+        workspace_id: first.workspace_id,
+        program_id: first.program_id,
+        partner_id: first.partner_id,
+        customer_id: first.customer_id,
+        source: first.source.clone(),
+        caused_by_event_id: caused_by,
+        rule_id: first.rule_id.clone(),
+        plan_version_id: first.plan_version_id,
         kind: CommissionKind::Clawback,
         amount,
         state: CommissionState::Reversed,
@@ -1215,8 +1237,9 @@ async fn void_key(
         explanation,
         created_at: now,
     };
-    let transaction = Transaction::clawed_back_pending(commission.partner_id, amount.negate())?;
-    write_commission(tx, &record, &transaction, "clawback_pending", now).await
+    let transaction = Transaction::clawed_back_pending(first.partner_id, amount.negate())?;
+    write_commission(tx, &record, &transaction, ledger_kind, now).await?;
+    Ok(pending_minor)
 }
 
 /// Forfeits every pending commission of a partner in a program (a termination under terms
@@ -1284,35 +1307,18 @@ pub(crate) async fn forfeit_pending(
             forfeited_at: now,
         })
         .await?;
-        reverse_all(tx, &records).await?;
+        let note = format!("forfeited: {reason}");
         let first = records[0];
-        let amount = Money::new(-pending_minor, first.amount.currency);
-        let mut explanation = first.explanation.clone();
-        explanation.summary = format!("forfeited: {reason}");
-        explanation.notes.push(format!("forfeited: {reason}"));
-        explanation.owed = Money::zero(amount.currency);
-        explanation.previously_posted_minor = pending_minor;
-        explanation.posted = amount;
-        let record = CommissionRecord {
-            id: CommissionId(new_uuid()),
-            workspace_id: program.workspace_id,
-            program_id: program.id,
-            partner_id,
-            customer_id: first.customer_id,
-            source: first.source.clone(),
-            caused_by_event_id: first.caused_by_event_id,
-            rule_id: first.rule_id.clone(),
-            plan_version_id: version_id,
-            kind: CommissionKind::Clawback,
-            amount,
-            state: CommissionState::Reversed,
-            hold_until: now,
-            payout_batch_id: None,
-            explanation,
-            created_at: now,
-        };
-        let transaction = Transaction::clawed_back_pending(partner_id, amount.negate())?;
-        write_commission(tx, &record, &transaction, "forfeited_pending", now).await?;
+        reverse_pending(
+            tx,
+            first,
+            &records,
+            first.caused_by_event_id,
+            (&note, &note),
+            "forfeited_pending",
+            now,
+        )
+        .await?;
         keys += 1;
         total += pending_minor;
     }
